@@ -1,0 +1,120 @@
+"""Extract the index entries of a resource for every search parameter of its type."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from fhir_ops.search.dates import parse_range, period_range
+from fhir_ops.search.parameters import SearchParam, params_for
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    param: str
+    system: str | None = None
+    value: str | None = None
+    lo: float | None = None
+    hi: float | None = None
+
+
+def _walk(node: Any, segments: list[str]) -> Iterator[tuple[str, Any]]:
+    """Yield ``(last element name, value)`` for a dotted path, flattening lists and choice types."""
+    if not segments:
+        return
+    head, rest = segments[0], segments[1:]
+    nodes = node if isinstance(node, list) else [node]
+    for item in nodes:
+        if not isinstance(item, dict):
+            continue
+        if head.endswith("[x]"):
+            stem = head[:-3]
+            matches = [(k, v) for k, v in item.items() if k.startswith(stem) and k[len(stem) : len(stem) + 1].isupper()]
+        else:
+            matches = [(head, item[head])] if head in item else []
+        for key, value in matches:
+            if rest:
+                yield from _walk(value, rest)
+            elif isinstance(value, list):
+                for v in value:
+                    yield key, v
+            else:
+                yield key, value
+
+
+def normalise_reference(reference: str) -> tuple[str | None, str]:
+    """``(type, id)`` of a literal reference, dropping any base URL and version.
+
+    >>> normalise_reference("http://x/fhir/Patient/7/_history/2")
+    ('Patient', '7')
+    >>> normalise_reference("urn:uuid:abc")
+    (None, 'urn:uuid:abc')
+    """
+    if reference.startswith(("urn:uuid:", "urn:oid:", "#")):
+        return None, reference
+    parts = reference.split("/")
+    if "_history" in parts:
+        parts = parts[: parts.index("_history")]
+    if len(parts) >= 2:
+        return parts[-2], parts[-1]
+    return None, reference
+
+
+def fold_string(value: str) -> str:
+    return " ".join(value.lower().split())
+
+
+def _token_entries(name: str, key: str, value: Any) -> Iterator[IndexEntry]:
+    if isinstance(value, dict):
+        if "coding" in value or "text" in value:  # CodeableConcept
+            for coding in value.get("coding") or []:
+                yield IndexEntry(name, coding.get("system"), coding.get("code"))
+        elif "value" in value and ("system" in value or key == "identifier"):  # Identifier
+            yield IndexEntry(name, value.get("system"), str(value["value"]))
+        elif "code" in value:  # Coding
+            yield IndexEntry(name, value.get("system"), value.get("code"))
+    elif isinstance(value, bool):
+        yield IndexEntry(name, None, "true" if value else "false")
+    elif isinstance(value, str | int | float):
+        yield IndexEntry(name, None, str(value))
+
+
+def _date_entries(name: str, value: Any) -> Iterator[IndexEntry]:
+    try:
+        if isinstance(value, str):
+            lo, hi = parse_range(value)
+        elif isinstance(value, dict) and ("start" in value or "end" in value):
+            lo, hi = period_range(value)
+        else:
+            return
+    except ValueError:
+        return
+    yield IndexEntry(name, lo=lo, hi=hi)
+
+
+def _entries_for(param: SearchParam, resource: dict[str, Any]) -> Iterator[IndexEntry]:
+    for path in param.paths:
+        for key, value in _walk(resource, path.split(".")):
+            if param.type == "token":
+                yield from _token_entries(param.name, key, value)
+            elif param.type == "reference":
+                if isinstance(value, dict) and isinstance(value.get("reference"), str):
+                    ref_type, ref_id = normalise_reference(value["reference"])
+                    yield IndexEntry(param.name, ref_type, ref_id)
+            elif param.type == "date":
+                yield from _date_entries(param.name, value)
+            elif param.type == "string":
+                if isinstance(value, str):
+                    yield IndexEntry(param.name, None, fold_string(value))
+            elif param.type == "uri" and isinstance(value, str):
+                yield IndexEntry(param.name, None, value)
+
+
+def index_resource(resource: dict[str, Any]) -> list[IndexEntry]:
+    """Every index entry of ``resource`` (deduplicated, in a stable order)."""
+    entries: dict[IndexEntry, None] = {}
+    for param in params_for(str(resource.get("resourceType"))).values():
+        for entry in _entries_for(param, resource):
+            entries.setdefault(entry, None)
+    return list(entries)

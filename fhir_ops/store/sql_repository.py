@@ -1,0 +1,299 @@
+"""The embedded FHIR store on SQLAlchemy (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fhir_ops.errors import BadRequest, Gone, NotFound, PreconditionFailed
+from fhir_ops.search.indexer import index_resource
+from fhir_ops.search.query import base_query, count_query, ordered, plan_search
+from fhir_ops.store.protocol import Resource, SearchParams, SearchResult
+from fhir_ops.store.tables import ResourceRow, ResourceVersionRow, SearchIndexRow
+from fhir_ops.store.transaction import process_bundle
+from fhir_ops.validation import check_id, check_supported_type, validate_resource
+from medqc.db import Database
+
+#: Called before a resource of a given type is written (e.g. translate a Library's CQL to ELM).
+WriteHook = Callable[[Resource], Awaitable[Resource]]
+
+
+def _dumps(resource: Resource) -> str:
+    return orjson.dumps(resource).decode()
+
+
+def _instant(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def parse_etag(value: str) -> str:
+    """The version in an ``If-Match``/``ETag`` header: ``W/"3"`` → ``3``."""
+    return value.strip().removeprefix("W/").strip('"')
+
+
+class SqlRepository:
+    """:class:`fhir_ops.store.protocol.ResourceRepository` on a relational database."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        default_count: int = 50,
+        max_count: int = 1000,
+        write_hooks: dict[str, WriteHook] | None = None,
+    ) -> None:
+        self.db = db
+        self.default_count = default_count
+        self.max_count = max_count
+        self.write_hooks: dict[str, WriteHook] = dict(write_hooks or {})
+        # SQLite allows one writer at a time; serialising writers here avoids "database is locked".
+        self._write_lock = asyncio.Lock() if db.is_sqlite else None
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncSession]:
+        if self._write_lock is None:
+            async with self.db.session() as session, session.begin():
+                yield session
+            return
+        async with self._write_lock, self.db.session() as session, session.begin():
+            yield session
+
+    # ---- reads -----------------------------------------------------------------------------------
+    async def read(self, resource_type: str, resource_id: str) -> Resource:
+        check_supported_type(resource_type)
+        async with self.db.session() as session:
+            row = await session.get(ResourceRow, (resource_type, resource_id))
+        if row is None:
+            raise NotFound(f"{resource_type}/{resource_id} is not known")
+        if row.deleted:
+            raise Gone(f"{resource_type}/{resource_id} was deleted")
+        return orjson.loads(row.content)  # type: ignore[no-any-return]
+
+    async def vread(self, resource_type: str, resource_id: str, version_id: str) -> Resource:
+        check_supported_type(resource_type)
+        if not version_id.isdigit():
+            raise NotFound(f"Version '{version_id}' of {resource_type}/{resource_id} is not known")
+        async with self.db.session() as session:
+            row = await session.get(ResourceVersionRow, (resource_type, resource_id, int(version_id)))
+        if row is None:
+            raise NotFound(f"Version {version_id} of {resource_type}/{resource_id} is not known")
+        if row.deleted:
+            raise Gone(f"Version {version_id} of {resource_type}/{resource_id} is a deletion")
+        return orjson.loads(row.content)  # type: ignore[no-any-return]
+
+    async def search(self, resource_type: str, params: SearchParams, *, strict: bool = False) -> SearchResult:
+        check_supported_type(resource_type)
+        plan = plan_search(
+            resource_type, params, strict=strict, default_count=self.default_count, max_count=self.max_count
+        )
+        async with self.db.session() as session:
+            total = int((await session.execute(count_query(plan))).scalar_one())
+            matches: list[Resource] = []
+            included: list[Resource] = []
+            if not plan.summary_count and plan.count > 0:
+                rows = (await session.execute(ordered(plan, base_query(plan)))).all()
+                matches = [orjson.loads(row.content) for row in rows]
+                if plan.includes and rows:
+                    included = await self._included(session, plan.includes, [row.id for row in rows])
+        return SearchResult(
+            matches=matches,
+            total=total,
+            included=included,
+            warnings=plan.ignored,
+            offset=plan.offset,
+            count=plan.count,
+        )
+
+    async def _included(
+        self, session: AsyncSession, includes: list[tuple[str, str, str | None]], ids: list[str]
+    ) -> list[Resource]:
+        targets: set[tuple[str, str]] = set()
+        for source_type, param, target_type in includes:
+            query = select(SearchIndexRow.system, SearchIndexRow.value).where(
+                SearchIndexRow.resource_type == source_type,
+                SearchIndexRow.param == param,
+                SearchIndexRow.resource_id.in_(ids),
+            )
+            for system, value in (await session.execute(query)).all():
+                if system and value and (target_type is None or system == target_type):
+                    targets.add((system, value))
+        out: list[Resource] = []
+        for target in sorted(targets):
+            row = await session.get(ResourceRow, target)
+            if row is not None and not row.deleted:
+                out.append(orjson.loads(row.content))
+        return out
+
+    # ---- writes ----------------------------------------------------------------------------------
+    async def create(self, resource: Resource, *, expected_type: str | None = None) -> Resource:
+        prepared = await self.prepare(resource, expected_type=expected_type)
+        async with self._writing() as session:
+            return await self.create_in(session, prepared, prepared=True)
+
+    async def update(
+        self, resource_type: str, resource_id: str, resource: Resource, *, if_match: str | None = None
+    ) -> tuple[Resource, bool]:
+        async with self._writing() as session:
+            return await self.update_in(session, resource_type, resource_id, resource, if_match=if_match)
+
+    async def delete(self, resource_type: str, resource_id: str) -> None:
+        async with self._writing() as session:
+            await self.delete_in(session, resource_type, resource_id)
+
+    async def transaction(self, bundle: Resource) -> Resource:
+        return await process_bundle(self, bundle)
+
+    # ---- the same writes inside a caller's session (transactions) --------------------------------
+    async def prepare(self, resource: Resource, *, expected_type: str | None = None) -> Resource:
+        """Validate a resource and run the write hook of its type."""
+        resource = validate_resource(resource, expected_type=expected_type)
+        check_supported_type(resource["resourceType"])
+        hook = self.write_hooks.get(resource["resourceType"])
+        return await hook(resource) if hook else resource
+
+    async def create_in(self, session: AsyncSession, resource: Resource, *, prepared: bool = False) -> Resource:
+        if not prepared:
+            resource = await self.prepare(resource)
+        resource = {**resource, "id": str(uuid.uuid4())}
+        return await self._write(session, resource, version=1)
+
+    async def update_in(
+        self,
+        session: AsyncSession,
+        resource_type: str,
+        resource_id: str,
+        resource: Resource,
+        *,
+        if_match: str | None = None,
+        prepared: bool = False,
+    ) -> tuple[Resource, bool]:
+        check_id(resource_id)
+        if not prepared:
+            resource = await self.prepare(resource, expected_type=resource_type)
+        if resource.get("id") not in (None, resource_id):
+            raise BadRequest(
+                f"The resource id '{resource.get('id')}' does not match the URL id '{resource_id}'",
+                expression=[f"{resource_type}.id"],
+            )
+        current = await session.get(ResourceRow, (resource_type, resource_id), with_for_update=True)
+        if if_match is not None:
+            expected = parse_etag(if_match)
+            actual = str(current.version_id) if current is not None and not current.deleted else None
+            if actual != expected:
+                raise PreconditionFailed(
+                    f"If-Match version {expected} does not match the current version "
+                    f"{actual or '(none)'} of {resource_type}/{resource_id}"
+                )
+        version = current.version_id + 1 if current is not None else 1
+        created = current is None or current.deleted
+        stored = await self._write(session, {**resource, "id": resource_id}, version=version, existing=current)
+        return stored, created
+
+    async def delete_in(self, session: AsyncSession, resource_type: str, resource_id: str) -> None:
+        check_supported_type(resource_type)
+        current = await session.get(ResourceRow, (resource_type, resource_id), with_for_update=True)
+        if current is None or current.deleted:
+            return  # deleting what is not there succeeds (idempotent, per the FHIR spec)
+        now = datetime.now(UTC)
+        current.version_id += 1
+        current.deleted = True
+        current.last_updated = now
+        session.add(
+            ResourceVersionRow(
+                resource_type=resource_type,
+                id=resource_id,
+                version_id=current.version_id,
+                last_updated=now,
+                deleted=True,
+                content=current.content,
+            )
+        )
+        await session.execute(
+            delete(SearchIndexRow).where(
+                SearchIndexRow.resource_type == resource_type, SearchIndexRow.resource_id == resource_id
+            )
+        )
+
+    async def _write(
+        self, session: AsyncSession, resource: Resource, *, version: int, existing: ResourceRow | None = None
+    ) -> Resource:
+        now = datetime.now(UTC)
+        meta = {**(resource.get("meta") or {}), "versionId": str(version), "lastUpdated": _instant(now)}
+        stored = {**resource, "meta": meta}
+        content = _dumps(stored)
+        resource_type, resource_id = stored["resourceType"], stored["id"]
+        if existing is None:
+            session.add(
+                ResourceRow(
+                    resource_type=resource_type,
+                    id=resource_id,
+                    version_id=version,
+                    last_updated=now,
+                    deleted=False,
+                    content=content,
+                )
+            )
+        else:
+            existing.version_id = version
+            existing.last_updated = now
+            existing.deleted = False
+            existing.content = content
+            await session.execute(
+                delete(SearchIndexRow).where(
+                    SearchIndexRow.resource_type == resource_type, SearchIndexRow.resource_id == resource_id
+                )
+            )
+        session.add(
+            ResourceVersionRow(
+                resource_type=resource_type,
+                id=resource_id,
+                version_id=version,
+                last_updated=now,
+                deleted=False,
+                content=content,
+            )
+        )
+        entries = index_resource(stored)
+        if entries:
+            await session.execute(
+                insert(SearchIndexRow),
+                [
+                    {
+                        "resource_type": resource_type,
+                        "resource_id": resource_id,
+                        "param": e.param,
+                        "system": e.system,
+                        "value": e.value[:512] if e.value else e.value,
+                        "lo": e.lo,
+                        "hi": e.hi,
+                    }
+                    for e in entries
+                ],
+            )
+        await session.flush()
+        return stored
+
+    async def existing_ids(self, resource_type: str, ids: list[str]) -> set[str]:
+        async with self.db.session() as session:
+            rows = await session.execute(
+                select(ResourceRow.id).where(
+                    ResourceRow.resource_type == resource_type,
+                    ResourceRow.id.in_(ids),
+                    ResourceRow.deleted.is_(False),
+                )
+            )
+        return {r[0] for r in rows}
+
+    @staticmethod
+    def etag(resource: Resource) -> str:
+        return f'W/"{(resource.get("meta") or {}).get("versionId", "1")}"'
+

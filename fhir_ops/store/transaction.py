@@ -1,0 +1,207 @@
+"""``transaction`` and ``batch`` Bundles: urn:uuid resolution, FHIR processing order, all-or-nothing."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
+
+from fhir_ops.errors import BadRequest, FhirError, MethodNotAllowed
+from fhir_ops.store.protocol import Resource
+
+if TYPE_CHECKING:
+    from fhir_ops.store.sql_repository import SqlRepository
+
+#: The FHIR processing order of a transaction's entries (the response keeps the request order).
+_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "GET": 3}
+
+
+@dataclass(slots=True)
+class _Entry:
+    index: int
+    method: str
+    url: str
+    resource: Resource | None
+    if_match: str | None
+    if_none_exist: str | None
+    full_url: str | None
+    target_id: str | None = None
+
+
+def _parse_entries(bundle: Resource) -> list[_Entry]:
+    entries: list[_Entry] = []
+    for i, raw in enumerate(bundle.get("entry") or []):
+        if not isinstance(raw, dict):
+            raise BadRequest(f"Bundle.entry[{i}] is not an object", expression=[f"Bundle.entry[{i}]"])
+        request = raw.get("request")
+        if not isinstance(request, dict) or not request.get("method") or not request.get("url"):
+            raise BadRequest(
+                f"Bundle.entry[{i}].request with method and url is required",
+                expression=[f"Bundle.entry[{i}].request"],
+            )
+        method = str(request["method"]).upper()
+        if method not in _ORDER:
+            raise MethodNotAllowed(
+                f"Bundle.entry[{i}]: method {method} is not supported", expression=[f"Bundle.entry[{i}].request"]
+            )
+        resource = raw.get("resource")
+        if method in {"POST", "PUT"} and not isinstance(resource, dict):
+            raise BadRequest(f"Bundle.entry[{i}] needs a resource for {method}", expression=[f"Bundle.entry[{i}]"])
+        entries.append(
+            _Entry(
+                index=i,
+                method=method,
+                url=str(request["url"]).lstrip("/"),
+                resource=resource if isinstance(resource, dict) else None,
+                if_match=request.get("ifMatch"),
+                if_none_exist=request.get("ifNoneExist"),
+                full_url=raw.get("fullUrl"),
+            )
+        )
+    return entries
+
+
+def _rewrite_references(node: Any, mapping: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "reference" and isinstance(value, str) and value in mapping:
+                out[key] = mapping[value]
+            else:
+                out[key] = _rewrite_references(value, mapping)
+        return out
+    if isinstance(node, list):
+        return [_rewrite_references(v, mapping) for v in node]
+    return node
+
+
+def _split_url(url: str) -> tuple[str, str | None, list[tuple[str, str]]]:
+    parts = urlsplit(url)
+    path = parts.path.strip("/").split("/")
+    return path[0], (path[1] if len(path) > 1 else None), parse_qsl(parts.query, keep_blank_values=True)
+
+
+def _response(status: str, resource: Resource | None = None, *, outcome: Resource | None = None) -> Resource:
+    response: Resource = {"status": status}
+    entry: Resource = {"response": response}
+    if resource is not None:
+        meta = resource.get("meta") or {}
+        response["location"] = f"{resource['resourceType']}/{resource['id']}/_history/{meta.get('versionId')}"
+        response["etag"] = f'W/"{meta.get("versionId")}"'
+        response["lastModified"] = meta.get("lastUpdated")
+        entry["resource"] = resource
+    if outcome is not None:
+        response["outcome"] = outcome
+    return entry
+
+
+async def process_bundle(repo: SqlRepository, bundle: Resource) -> Resource:
+    """Process a transaction or batch Bundle and return its response Bundle."""
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        raise BadRequest("POST to the base URL needs a Bundle", expression=["resourceType"])
+    kind = bundle.get("type")
+    if kind not in {"transaction", "batch"}:
+        raise BadRequest(f"Bundle.type must be transaction or batch, not '{kind}'", expression=["Bundle.type"])
+    entries = _parse_entries(bundle)
+    if kind == "batch":
+        return await _batch(repo, entries)
+    return await _transaction(repo, entries)
+
+
+def _assign_ids(entries: list[_Entry]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for entry in entries:
+        type_, id_, _ = _split_url(entry.url)
+        if entry.method == "POST" and entry.resource is not None:
+            entry.target_id = str(uuid.uuid4())
+            if entry.full_url:
+                mapping[entry.full_url] = f"{entry.resource.get('resourceType', type_)}/{entry.target_id}"
+        elif entry.method == "PUT" and id_ and entry.full_url and entry.full_url.startswith("urn:"):
+            mapping[entry.full_url] = f"{type_}/{id_}"
+    return mapping
+
+
+async def _transaction(repo: SqlRepository, entries: list[_Entry]) -> Resource:
+    mapping = _assign_ids(entries)
+    prepared: dict[int, Resource] = {}
+    for entry in entries:  # validate everything before writing anything
+        if entry.resource is not None and entry.method in {"POST", "PUT"}:
+            try:
+                resource = _rewrite_references(entry.resource, mapping)
+                type_, _, _ = _split_url(entry.url)
+                prepared[entry.index] = await repo.prepare(resource, expected_type=type_)
+            except FhirError as exc:
+                raise _at_entry(exc, entry.index) from exc
+    responses: dict[int, Resource] = {}
+    async with repo._writing() as session:  # noqa: SLF001 - the repository's own write session
+        for entry in sorted(entries, key=lambda e: (_ORDER[e.method], e.index)):
+            try:
+                responses[entry.index] = await _apply(repo, session, entry, prepared.get(entry.index))
+            except FhirError as exc:
+                raise _at_entry(exc, entry.index) from exc
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction-response",
+        "entry": [responses[e.index] for e in entries],
+    }
+
+
+async def _batch(repo: SqlRepository, entries: list[_Entry]) -> Resource:
+    out: list[Resource] = []
+    for entry in entries:
+        try:
+            prepared = None
+            if entry.resource is not None and entry.method in {"POST", "PUT"}:
+                prepared = await repo.prepare(entry.resource, expected_type=_split_url(entry.url)[0])
+                if entry.method == "POST":
+                    entry.target_id = str(uuid.uuid4())
+            async with repo._writing() as session:  # noqa: SLF001
+                out.append(await _apply(repo, session, entry, prepared))
+        except FhirError as exc:
+            out.append(_response(f"{exc.status} {type(exc).__name__}", outcome=exc.outcome()))
+    return {"resourceType": "Bundle", "type": "batch-response", "entry": out}
+
+
+def _at_entry(exc: FhirError, index: int) -> FhirError:
+    exc.diagnostics = f"Bundle.entry[{index}]: {exc.diagnostics}"
+    exc.expression = [f"Bundle.entry[{index}]"] + [e for e in (exc.expression or [])]
+    return exc
+
+
+async def _apply(repo: SqlRepository, session: Any, entry: _Entry, prepared: Resource | None) -> Resource:
+    type_, id_, query = _split_url(entry.url)
+    if entry.method == "GET":
+        if id_:
+            return _response("200 OK", await repo.read(type_, id_))
+        result = await repo.search(type_, query)
+        return {
+            "response": {"status": "200 OK"},
+            "resource": {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "total": result.total,
+                "entry": [{"resource": r, "search": {"mode": "match"}} for r in result.matches],
+            },
+        }
+    if entry.method == "DELETE":
+        if not id_:
+            raise BadRequest("Conditional delete is not supported; use Type/id")
+        await repo.delete_in(session, type_, id_)
+        return _response("204 No Content")
+    assert prepared is not None
+    if entry.method == "POST":
+        if entry.if_none_exist:
+            found = await repo.search(type_, parse_qsl(entry.if_none_exist, keep_blank_values=True), strict=True)
+            if found.total == 1:
+                return _response("200 OK", found.matches[0])
+            if found.total > 1:
+                from fhir_ops.errors import PreconditionFailed
+
+                raise PreconditionFailed(f"ifNoneExist '{entry.if_none_exist}' matches {found.total} resources")
+        stored = await repo._write(session, {**prepared, "id": entry.target_id}, version=1)  # noqa: SLF001
+        return _response("201 Created", stored)
+    if not id_:
+        raise BadRequest("Conditional update is not supported; use Type/id")
+    stored, created = await repo.update_in(session, type_, id_, prepared, if_match=entry.if_match, prepared=True)
+    return _response("201 Created" if created else "200 OK", stored)

@@ -1,0 +1,99 @@
+"""The ASGI application: FHIR facade, CDS Hooks, health and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fhir_ops.errors import BadRequest, FhirError, MethodNotAllowed, NotFound, operation_outcome
+from fhir_ops.http import build_router, error_response, fhir
+from medqc.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging
+from medqc.services import Services, build_services
+from medqc.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await build_services(settings)
+        app.state.services = services
+        app.state.settings = settings
+        app.state.db = services.db
+        app.state.data_source = services.data_source
+        try:
+            yield
+        finally:
+            await services.close()
+
+    app = FastAPI(
+        title="MedQC",
+        version="0.1.0",
+        description="FHIR-native medical quality control: FHIR R4 facade, $evaluate-measure, $qc-evaluate "
+        "and a CDS Hooks 2.0 encounter-discharge service.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(build_router())
+    _add_ops_routes(app)
+    _add_error_handlers(app)
+    return app
+
+
+def _add_ops_routes(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["ops"], summary="The process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"], summary="The database answers", responses={503: {"description": "Not ready"}})
+    async def readyz(request: Request) -> Response:
+        services: Services | None = getattr(request.app.state, "services", None)
+        try:
+            assert services is not None
+            async with services.db.session() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            return Response('{"status":"unavailable"}', status_code=503, media_type="application/json")
+        return Response('{"status":"ready"}', media_type="application/json")
+
+    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(FhirError)
+    async def on_fhir_error(_request: Request, exc: FhirError) -> Response:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation(_request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {"msg": "invalid request", "loc": ()}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return error_response(BadRequest(f"{first.get('msg')} ({where})", expression=[where] if where else None))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(_request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return error_response(NotFound("No such endpoint"))
+        if exc.status_code == 405:
+            return error_response(MethodNotAllowed("Method not allowed on this endpoint"))
+        return fhir(operation_outcome([{"severity": "error", "code": "processing", "diagnostics": str(exc.detail)}]), exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(_request: Request, exc: Exception) -> Response:
+        import logging
+
+        logging.getLogger("medqc").exception("unhandled error", exc_info=exc)
+        return fhir(
+            operation_outcome([{"severity": "fatal", "code": "exception", "diagnostics": "Internal error"}]), 500
+        )

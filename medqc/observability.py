@@ -1,0 +1,171 @@
+"""JSON logs with request and trace ids, W3C ``traceparent`` propagation, and Prometheus metrics."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import secrets
+import sys
+import time
+from typing import Any
+
+from prometheus_client import Counter, Histogram
+from pythonjsonlogger.json import JsonFormatter
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+trace_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("trace_id", default="-")
+
+REQUESTS = Counter("medqc_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram(
+    "medqc_http_request_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+
+_TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+
+
+class _ContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        record.trace_id = trace_id_var.get()
+        return True
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(trace_id)s")
+    )
+    handler.addFilter(_ContextFilter())
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("uvicorn.access", "httpx", "aiosqlite", "jieba"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def parse_traceparent(value: str | None) -> tuple[str, str] | None:
+    """``(trace_id, parent_id)`` of a valid W3C traceparent header."""
+    if not value:
+        return None
+    match = _TRACEPARENT.match(value.strip().lower())
+    if not match or match[1] == "0" * 32 or match[2] == "0" * 16:
+        return None
+    return match[1], match[2]
+
+
+class RequestContextMiddleware:
+    """Assigns a request id, continues or starts a W3C trace, times the request and counts it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.log = logging.getLogger("medqc.http")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode().lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        request_id = headers.get("x-request-id") or secrets.token_hex(8)
+        parent = parse_traceparent(headers.get("traceparent"))
+        trace_id = parent[0] if parent else secrets.token_hex(16)
+        span_id = secrets.token_hex(8)
+        flags = headers.get("traceparent", "00-0-0-01")[-2:] if parent else "01"
+        request_token = request_id_var.set(request_id)
+        trace_token = trace_id_var.set(trace_id)
+        status_holder: dict[str, int] = {"status": 500}
+        started = time.perf_counter()
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                extra = [
+                    (b"x-request-id", request_id.encode()),
+                    (b"traceparent", f"00-{trace_id}-{span_id}-{flags}".encode()),
+                ]
+                message["headers"] = list(message.get("headers", [])) + extra
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = _route_of(scope)
+            elapsed = time.perf_counter() - started
+            REQUESTS.labels(scope["method"], route, str(status_holder["status"])).inc()
+            LATENCY.labels(scope["method"], route).observe(elapsed)
+            self.log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "route": route,
+                    "status": status_holder["status"],
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
+            request_id_var.reset(request_token)
+            trace_id_var.reset(trace_token)
+
+
+def _route_of(scope: dict[str, Any]) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return str(path) if path else "unmatched"
+
+
+class BodySizeLimitMiddleware:
+    """Answers 413 (OperationOutcome) when the declared or streamed body exceeds the limit."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for key, value in scope.get("headers", []):
+            if key == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await _too_large(send, self.max_bytes)
+                return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLarge:
+            await _too_large(send, self.max_bytes)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    import orjson
+
+    body = orjson.dumps(
+        {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": "too-costly", "diagnostics": f"Request body exceeds {limit} bytes"}],
+        }
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/fhir+json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,48 @@
+"""Runtime configuration: every knob is an environment variable prefixed ``MEDQC_``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """MedQC settings (see the README's configuration table)."""
+
+    model_config = SettingsConfigDict(env_prefix="MEDQC_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///var/medqc.sqlite"
+    base_url: str = "http://127.0.0.1:8080"
+    fhir_upstream: str | None = None
+    fhir_upstream_token: str | None = None
+    log_level: str = "INFO"
+    max_body_bytes: int = Field(default=50 * 1024 * 1024, description="413 above this request size")
+    page_size_default: int = 50
+    page_size_max: int = 1000
+    seed_catalog: bool = True
+
+    # CDS Hooks
+    cds_auth: Literal["on", "off"] = "on"
+    cds_issuers: str = "{}"
+    cds_cors_origins: str = "*"
+    cds_smart_launch_url: str | None = None
+
+    # Language model (optional)
+    llm_base_url: str | None = None
+    llm_model: str = "qwen2.5-coder-0.5b"
+    llm_api_key: str | None = None
+    llm_timeout_s: float = 60.0
+    llm_max_concurrency: int = 2
+    llm_max_retries: int = 3
+
+    @property
+    def fhir_base(self) -> str:
+        return self.base_url.rstrip("/") + "/fhir"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
