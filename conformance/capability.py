@@ -8,7 +8,9 @@ from fhir_ops.operations.registry import OperationRegistry
 from fhir_ops.search.parameters import params_for, supported_types
 
 
-def capability_statement(*, base_url: str, registry: OperationRegistry, software_version: str) -> dict[str, Any]:
+def capability_statement(
+    *, base_url: str, registry: OperationRegistry, software_version: str
+) -> dict[str, Any]:
     resources = []
     for resource_type in supported_types():
         params = params_for(resource_type)
@@ -23,14 +25,16 @@ def capability_statement(*, base_url: str, registry: OperationRegistry, software
             "conditionalCreate": False,
             "conditionalUpdate": False,
             "conditionalDelete": "not-supported",
-            "searchInclude": [
-                f"{resource_type}:{p.name}" for p in params.values() if p.type == "reference"
-            ],
+            "searchInclude": [f"{resource_type}:{p.name}" for p in params.values() if p.type == "reference"],
             "searchParam": [
                 {"name": "_id", "type": "token"},
                 {"name": "_lastUpdated", "type": "date"},
                 *(
-                    {"name": p.name, "type": p.type, **({"documentation": p.documentation} if p.documentation else {})}
+                    {
+                        "name": p.name,
+                        "type": p.type,
+                        **({"documentation": p.documentation} if p.documentation else {}),
+                    }
                     for p in params.values()
                 ),
             ],

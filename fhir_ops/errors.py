@@ -95,5 +95,7 @@ def operation_outcome(issues: list[dict[str, Any]]) -> dict[str, Any]:
     return {"resourceType": "OperationOutcome", "issue": issues}
 
 
-def information_outcome(text: str, *, severity: str = "information", code: str = "informational") -> dict[str, Any]:
+def information_outcome(
+    text: str, *, severity: str = "information", code: str = "informational"
+) -> dict[str, Any]:
     return operation_outcome([{"severity": severity, "code": code, "diagnostics": text}])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import orjson
 from fastapi import APIRouter, Request, Response
@@ -17,13 +17,15 @@ _RESOURCE_SCHEMA = {"type": "object", "additionalProperties": True}
 _JSON_BODY = {
     "requestBody": {
         "required": True,
-        "content": {FHIR_JSON: {"schema": _RESOURCE_SCHEMA}, "application/json": {"schema": _RESOURCE_SCHEMA}},
+        "content": {
+            FHIR_JSON: {"schema": _RESOURCE_SCHEMA},
+            "application/json": {"schema": _RESOURCE_SCHEMA},
+        },
     }
 }
 _OUTCOME = {"description": "OperationOutcome", "content": {FHIR_JSON: {"schema": _RESOURCE_SCHEMA}}}
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: _OUTCOME for code in (400, 404, 405, 409, 410, 412, 413, 415, 422, 502)
-}
+_ERROR_STATUSES = (400, 404, 405, 409, 410, 412, 413, 415, 422, 502)
+_ERRORS: dict[int | str, dict[str, Any]] = dict.fromkeys(_ERROR_STATUSES, _OUTCOME)
 
 
 class FhirResponse(Response):
@@ -69,7 +71,9 @@ def _headers_for(resource: dict[str, Any], base: str) -> dict[str, str]:
     }
 
 
-def searchset(result: SearchResult, *, base: str, resource_type: str, params: list[tuple[str, str]]) -> dict[str, Any]:
+def searchset(
+    result: SearchResult, *, base: str, resource_type: str, params: list[tuple[str, str]]
+) -> dict[str, Any]:
     """A searchset Bundle with total, self/next/previous links, included resources and warnings."""
     kept = [(k, v) for k, v in params if k not in {"_offset"}]
 
@@ -95,12 +99,20 @@ def searchset(result: SearchResult, *, base: str, resource_type: str, params: li
             {
                 "resource": {
                     "resourceType": "OperationOutcome",
-                    "issue": [{"severity": "warning", "code": "not-supported", "diagnostics": w} for w in result.warnings],
+                    "issue": [
+                        {"severity": "warning", "code": "not-supported", "diagnostics": w}
+                        for w in result.warnings
+                    ],
                 },
                 "search": {"mode": "outcome"},
             }
         )
-    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": result.total, "link": links}
+    bundle: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": result.total,
+        "link": links,
+    }
     if entries:
         bundle["entry"] = entries
     return bundle
@@ -114,6 +126,7 @@ def build_router() -> APIRouter:
         return fhir(request.app.state.services.capability_statement())
 
     @router.post("", summary="Process a transaction or batch Bundle", openapi_extra=_JSON_BODY)
+    @router.post("/", include_in_schema=False)
     async def transaction(request: Request) -> FhirResponse:
         body = await read_json(request)
         return fhir(await request.app.state.services.repo.transaction(body))
@@ -127,8 +140,15 @@ def build_router() -> APIRouter:
 
     @router.post("/{resource_type}/_search", summary="Search (form POST)")
     async def search_post(request: Request, resource_type: str) -> FhirResponse:
-        form = await request.form()
-        params = [(k, str(v)) for k, v in form.multi_items()] + list(request.query_params.multi_items())
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        body = await request.body()
+        if body and content_type != "application/x-www-form-urlencoded":
+            raise UnsupportedMediaType("POST _search takes application/x-www-form-urlencoded parameters")
+        try:
+            form = parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=bool(body))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise BadRequest(f"The form body could not be parsed: {exc}") from exc
+        params = form + list(request.query_params.multi_items())
         return await _search(request, resource_type, params)
 
     @router.post("/{resource_type}", summary="Create", status_code=201, openapi_extra=_JSON_BODY)
@@ -146,7 +166,9 @@ def build_router() -> APIRouter:
         headers.pop("Location")
         return fhir(resource, 200, headers)
 
-    @router.put("/{resource_type}/{resource_id}", summary="Update (or create with this id)", openapi_extra=_JSON_BODY)
+    @router.put(
+        "/{resource_type}/{resource_id}", summary="Update (or create with this id)", openapi_extra=_JSON_BODY
+    )
     async def update(request: Request, resource_type: str, resource_id: str) -> FhirResponse:
         services = request.app.state.services
         body = await read_json(request)
@@ -174,7 +196,9 @@ def build_router() -> APIRouter:
 async def _search(request: Request, resource_type: str, params: list[tuple[str, str]]) -> FhirResponse:
     services = request.app.state.services
     result = await services.repo.search(resource_type, params, strict=_strict(request))
-    return fhir(searchset(result, base=services.settings.fhir_base, resource_type=resource_type, params=params))
+    return fhir(
+        searchset(result, base=services.settings.fhir_base, resource_type=resource_type, params=params)
+    )
 
 
 def request_operations() -> list[Operation]:
@@ -194,20 +218,26 @@ def _add_operation_routes(router: APIRouter, operation: Operation) -> None:
                 path = f"/{resource_type}/${operation.code}"
             else:
                 path = f"/{resource_type}/{{resource_id}}/${operation.code}"
-            router.add_api_route(
-                path,
-                _operation_endpoint(operation, level, resource_type),
-                methods=methods,
-                summary=f"${operation.code} ({level}{' ' + resource_type if resource_type else ''})",
-                description=operation.description,
-                openapi_extra={
-                    "requestBody": {
-                        "required": False,
-                        "content": {FHIR_JSON: {"schema": _RESOURCE_SCHEMA}, "application/json": {"schema": _RESOURCE_SCHEMA}},
-                    }
-                },
-                response_class=FhirResponse,
-            )
+            for method in methods:
+                _add_operation_route(router, operation, level, resource_type, path, method)
+
+
+def _add_operation_route(
+    router: APIRouter, operation: Operation, level: Level, resource_type: str | None, path: str, method: str
+) -> None:
+    body_schema = {FHIR_JSON: {"schema": _RESOURCE_SCHEMA}, "application/json": {"schema": _RESOURCE_SCHEMA}}
+    router.add_api_route(
+        path,
+        _operation_endpoint(operation, level, resource_type),
+        methods=[method],
+        operation_id=f"{operation.id}_{level}_{resource_type or 'system'}_{method.lower()}",
+        summary=f"${operation.code} ({level}{' ' + resource_type if resource_type else ''})",
+        description=operation.description,
+        openapi_extra={"requestBody": {"required": False, "content": body_schema}}
+        if method == "POST"
+        else None,
+        response_class=FhirResponse,
+    )
 
 
 def _operation_endpoint(operation: Operation, level: Level, resource_type: str | None) -> Any:
@@ -221,7 +251,11 @@ def _operation_endpoint(operation: Operation, level: Level, resource_type: str |
         params = operation.parse(body, query)
         resource_id = request.path_params.get("resource_id") if level == "instance" else None
         services = request.app.state.services
-        if resource_id is not None and resource_type is not None and operation.extra.get("instance_must_exist", True):
+        if (
+            resource_id is not None
+            and resource_type is not None
+            and operation.extra.get("instance_must_exist", True)
+        ):
             await services.repo.read(resource_type, resource_id)
         result = await operation.handler(
             OperationRequest(

@@ -22,7 +22,7 @@ def model_class(resource_type: str) -> type[BaseModel]:
         cls = get_fhir_model_class(resource_type)
     except (ValueError, KeyError, AttributeError) as exc:
         raise NotFound(f"Unknown resource type '{resource_type}'") from exc
-    return cls  # type: ignore[no-any-return]
+    return cls
 
 
 def check_supported_type(resource_type: str) -> None:
@@ -33,7 +33,9 @@ def check_supported_type(resource_type: str) -> None:
 
 def check_id(resource_id: str) -> None:
     if not _ID_RE.match(resource_id):
-        raise BadRequest(f"Invalid resource id '{resource_id}': [A-Za-z0-9-.]{{1,64}} expected", expression=["id"])
+        raise BadRequest(
+            f"Invalid resource id '{resource_id}': [A-Za-z0-9-.]{{1,64}} expected", expression=["id"]
+        )
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -66,7 +68,7 @@ def validate_resource(data: Any, *, expected_type: str | None = None) -> dict[st
     try:
         cls.model_validate(data)
     except ValidationError as exc:
-        issues = [
+        issues: list[dict[str, Any]] = [
             {
                 "severity": "error",
                 "code": "structure",
@@ -78,7 +80,7 @@ def validate_resource(data: Any, *, expected_type: str | None = None) -> dict[st
         first = issues[0]
         raise InvalidResource(
             f"Invalid {resource_type}: {first['diagnostics']}",
-            expression=first["expression"],
+            expression=list(first["expression"]),
             issues=issues[1:],
         ) from exc
     return data

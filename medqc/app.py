@@ -11,9 +11,16 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from cds_services.cors import add_cds_cors
+from cds_services.router import router as cds_router
 from fhir_ops.errors import BadRequest, FhirError, MethodNotAllowed, NotFound, operation_outcome
 from fhir_ops.http import build_router, error_response, fhir
-from medqc.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging
+from medqc.observability import (
+    BodySizeLimitMiddleware,
+    FhirTokenMiddleware,
+    RequestContextMiddleware,
+    configure_logging,
+)
 from medqc.services import Services, build_services
 from medqc.settings import Settings, get_settings
 
@@ -32,6 +39,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            client = getattr(app.state, "http_client", None)
+            if client is not None:
+                await client.aclose()
             await services.close()
 
     app = FastAPI(
@@ -42,8 +52,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.fhir_access_token:
+        app.add_middleware(FhirTokenMiddleware, token=settings.fhir_access_token)
     app.add_middleware(RequestContextMiddleware)
+    add_cds_cors(app, settings)
     app.include_router(build_router())
+    app.include_router(cds_router)
     _add_ops_routes(app)
     _add_error_handlers(app)
     return app
@@ -54,14 +68,16 @@ def _add_ops_routes(app: FastAPI) -> None:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["ops"], summary="The database answers", responses={503: {"description": "Not ready"}})
+    @app.get(
+        "/readyz", tags=["ops"], summary="The database answers", responses={503: {"description": "Not ready"}}
+    )
     async def readyz(request: Request) -> Response:
         services: Services | None = getattr(request.app.state, "services", None)
         try:
             assert services is not None
             async with services.db.session() as session:
                 await session.execute(text("SELECT 1"))
-        except Exception:  # noqa: BLE001 - any failure means not ready
+        except Exception:
             return Response('{"status":"unavailable"}', status_code=503, media_type="application/json")
         return Response('{"status":"ready"}', media_type="application/json")
 
@@ -79,7 +95,9 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def on_validation(_request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {"msg": "invalid request", "loc": ()}
         where = ".".join(str(p) for p in first.get("loc", ()))
-        return error_response(BadRequest(f"{first.get('msg')} ({where})", expression=[where] if where else None))
+        return error_response(
+            BadRequest(f"{first.get('msg')} ({where})", expression=[where] if where else None)
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(_request: Request, exc: StarletteHTTPException) -> Response:
@@ -87,7 +105,10 @@ def _add_error_handlers(app: FastAPI) -> None:
             return error_response(NotFound("No such endpoint"))
         if exc.status_code == 405:
             return error_response(MethodNotAllowed("Method not allowed on this endpoint"))
-        return fhir(operation_outcome([{"severity": "error", "code": "processing", "diagnostics": str(exc.detail)}]), exc.status_code)
+        return fhir(
+            operation_outcome([{"severity": "error", "code": "processing", "diagnostics": str(exc.detail)}]),
+            exc.status_code,
+        )
 
     @app.exception_handler(Exception)
     async def on_unexpected(_request: Request, exc: Exception) -> Response:
@@ -95,5 +116,6 @@ def _add_error_handlers(app: FastAPI) -> None:
 
         logging.getLogger("medqc").exception("unhandled error", exc_info=exc)
         return fhir(
-            operation_outcome([{"severity": "fatal", "code": "exception", "diagnostics": "Internal error"}]), 500
+            operation_outcome([{"severity": "fatal", "code": "exception", "diagnostics": "Internal error"}]),
+            500,
         )

@@ -72,3 +72,12 @@ def migrate() -> None:
 
     asyncio.run(run())
     typer.echo(json.dumps({"database": get_settings().database_url.split("@")[-1], "status": "migrated"}))
+
+
+def _register_eval() -> None:
+    from medqc.commands.eval_cmd import eval_command
+
+    app.command("eval")(eval_command)
+
+
+_register_eval()

@@ -56,7 +56,10 @@ async def run_demo(data: Path) -> int:
     if not data.exists():
         typer.echo(f"demo data not found at {data}", err=True)
         return 2
-    async with running_server(settings) as base, httpx.AsyncClient(base_url=f"{base}/fhir", timeout=120) as fhir:
+    async with (
+        running_server(settings) as base,
+        httpx.AsyncClient(base_url=f"{base}/fhir", timeout=120) as fhir,
+    ):
         typer.echo(f"MedQC is serving on {base}  (database {settings.database_url.split('@')[-1]})")
         for path in iter_files([data]):
             response = await fhir.post(f"{base}/fhir", json=as_transaction(read_resources(path)))
@@ -68,7 +71,9 @@ async def run_demo(data: Path) -> int:
             patient = entry["resource"]
             pid = patient["id"]
             encounters = (await fhir.get("/Encounter", params={"patient": pid, "_summary": "count"})).json()
-            notes = (await fhir.get("/DocumentReference", params={"patient": pid, "_summary": "count"})).json()
+            notes = (
+                await fhir.get("/DocumentReference", params={"patient": pid, "_summary": "count"})
+            ).json()
             conditions = (await fhir.get("/Condition", params={"patient": pid, "_summary": "count"})).json()
             typer.echo(
                 f"  {_name(patient):<32} Patient/{pid}  encounters={encounters['total']:<4}"

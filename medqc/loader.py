@@ -42,8 +42,25 @@ def read_resources(path: Path) -> list[dict[str, Any]]:
     return [orjson.loads(raw)]
 
 
+def _plain_writes(bundle: dict[str, Any]) -> bool:
+    """True if every entry just stores a resource (POST Type or PUT Type/id, nothing conditional)."""
+    for entry in bundle.get("entry") or []:
+        request = entry.get("request") or {}
+        method, url = request.get("method"), str(request.get("url", ""))
+        if set(request) - {"method", "url"} or method not in {"POST", "PUT"} or "?" in url or "$" in url:
+            return False
+    return True
+
+
 def as_transaction(resources: list[dict[str, Any]]) -> dict[str, Any]:
-    """One transaction Bundle that stores ``resources`` (Bundles are unpacked) idempotently."""
+    """One transaction Bundle that stores ``resources`` (Bundles are unpacked) idempotently.
+
+    A lone transaction/batch Bundle whose entries do more than store resources (conditional writes,
+    deletes, reads) is sent as it is: its own semantics win.
+    """
+    if len(resources) == 1 and resources[0].get("type") in {"transaction", "batch"}:
+        if not _plain_writes(resources[0]):
+            return resources[0]
     entries: list[dict[str, Any]] = []
     for resource in resources:
         if resource.get("resourceType") == "Bundle" and resource.get("type") in {

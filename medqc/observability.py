@@ -10,6 +10,7 @@ import sys
 import time
 from typing import Any
 
+import orjson
 from prometheus_client import Counter, Histogram
 from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -110,7 +111,7 @@ class RequestContextMiddleware:
             trace_id_var.reset(trace_token)
 
 
-def _route_of(scope: dict[str, Any]) -> str:
+def _route_of(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
     return str(path) if path else "unmatched"
@@ -148,24 +149,54 @@ class BodySizeLimitMiddleware:
             await _too_large(send, self.max_bytes)
 
 
+class FhirTokenMiddleware:
+    """When a token is configured, ``/fhir`` answers 401 unless ``Authorization: Bearer <token>`` matches."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and str(scope.get("path", "")).startswith("/fhir"):
+            auth = dict(scope.get("headers", [])).get(b"authorization", b"")
+            if not secrets.compare_digest(auth, self.expected):
+                await _outcome(
+                    send,
+                    401,
+                    "security",
+                    "A valid bearer token is required",
+                    [(b"www-authenticate", b"Bearer")],
+                )
+                return
+        await self.app(scope, receive, send)
+
+
 class _BodyTooLarge(Exception):
     pass
 
 
 async def _too_large(send: Send, limit: int) -> None:
-    import orjson
+    await _outcome(send, 413, "too-costly", f"Request body exceeds {limit} bytes")
 
+
+async def _outcome(
+    send: Send, status: int, code: str, text: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     body = orjson.dumps(
         {
             "resourceType": "OperationOutcome",
-            "issue": [{"severity": "error", "code": "too-costly", "diagnostics": f"Request body exceeds {limit} bytes"}],
+            "issue": [{"severity": "error", "code": code, "diagnostics": text}],
         }
     )
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
-            "headers": [(b"content-type", b"application/fhir+json"), (b"content-length", str(len(body)).encode())],
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/fhir+json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})

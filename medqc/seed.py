@@ -23,7 +23,7 @@ def _without_meta(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 async def seed_store(services: Services) -> int:
-    """Write each built-in resource whose content differs from the stored one; returns how many were written."""
+    """Write each built-in resource whose content differs from the stored one; returns the count written."""
     written = 0
     for resource in builtin_resources(services):
         rtype, rid = resource["resourceType"], resource["id"]

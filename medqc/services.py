@@ -58,7 +58,9 @@ async def build_services(settings: Settings, *, migrate: bool = True, seed: bool
         data_source = UpstreamSource(settings.fhir_upstream, token=settings.fhir_upstream_token)
     else:
         data_source = RepositorySource(repo)
-    services = Services(settings=settings, db=db, repo=repo, registry=default_registry(), data_source=data_source)
+    services = Services(
+        settings=settings, db=db, repo=repo, registry=default_registry(), data_source=data_source
+    )
     if settings.seed_catalog if seed is None else seed:
         await seed_store(services)
     return services

@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8080"
     fhir_upstream: str | None = None
     fhir_upstream_token: str | None = None
+    fhir_access_token: str | None = Field(
+        default=None, description="When set, /fhir requires 'Authorization: Bearer <this token>'"
+    )
     log_level: str = "INFO"
     max_body_bytes: int = Field(default=50 * 1024 * 1024, description="413 above this request size")
     page_size_default: int = 50

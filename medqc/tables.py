@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-TABLE_MODULES = ("fhir_ops.store.tables", "cds_services.models")
+TABLE_MODULES = ("fhir_ops.store.tables", "cds_services.tables")
 
 
 def import_all_tables() -> None:

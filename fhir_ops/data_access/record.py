@@ -153,9 +153,7 @@ def record_from_resources(resources: list[Resource], encounter_id: str | None = 
             ctx = res.get(key) or (res.get("context") or {}).get("encounter")
             if isinstance(ctx, list):
                 ctx = ctx[0] if ctx else None
-            if isinstance(ctx, dict) and ctx.get("reference") and not str(ctx["reference"]).endswith(
-                enc_ref
-            ):
+            if isinstance(ctx, dict) and ctx.get("reference") and not str(ctx["reference"]).endswith(enc_ref):
                 continue
         getattr(record, attr).append(res)
     record.notes = notes_of(record.document_references, record.compositions)

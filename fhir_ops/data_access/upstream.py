@@ -7,7 +7,7 @@ from typing import Any
 
 import aiohttp
 from fhirpy import AsyncFHIRClient
-from fhirpy.base.exceptions import OperationOutcome, ResourceNotFound
+from fhirpy.base.exceptions import BaseFHIRError, ResourceNotFound
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from fhir_ops.data_access.record import CLINICAL_TYPES, EncounterRecord, Resource, notes_of
@@ -35,7 +35,7 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, RetryableStatus | aiohttp.ClientConnectionError | asyncio.TimeoutError)
 
 
-_FAILURES = (OperationOutcome, RetryableStatus, aiohttp.ClientError, asyncio.TimeoutError, OSError)
+_FAILURES = (BaseFHIRError, RetryableStatus, aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
 
 class UpstreamSource:

@@ -7,10 +7,22 @@ from typing import Any
 from fhir_ops.operations.registry import Operation, OperationParam, OperationRequest
 
 PARAMETERS = (
-    OperationParam("periodStart", "date", min=0, documentation="Start of the measurement period (date or dateTime; '2024' = the year)", also=("dateTime", "string")),
-    OperationParam("periodEnd", "date", min=0, documentation="End of the measurement period", also=("dateTime", "string")),
-    OperationParam("measure", "string", documentation="Type level: the Measure id or canonical url", also=("canonical",)),
-    OperationParam("reportType", "code", documentation="subject | subject-list | population", also=("string",)),
+    OperationParam(
+        "periodStart",
+        "date",
+        min=0,
+        documentation="Start of the measurement period (date or dateTime; '2024' = the year)",
+        also=("dateTime", "string"),
+    ),
+    OperationParam(
+        "periodEnd", "date", min=0, documentation="End of the measurement period", also=("dateTime", "string")
+    ),
+    OperationParam(
+        "measure", "string", documentation="Type level: the Measure id or canonical url", also=("canonical",)
+    ),
+    OperationParam(
+        "reportType", "code", documentation="subject | subject-list | population", also=("string",)
+    ),
     OperationParam("subject", "string", documentation="Patient/x or Group/y", also=("Reference",)),
     OperationParam("return", "MeasureReport", use="out", min=1, documentation="The MeasureReport"),
 )

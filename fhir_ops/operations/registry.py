@@ -1,4 +1,4 @@
-"""Declare each FHIR operation once; routes, OperationDefinitions and the CapabilityStatement derive from it."""
+"""Declare each FHIR operation once: routes, OperationDefinitions and the CapabilityStatement follow."""
 
 from __future__ import annotations
 
@@ -128,7 +128,9 @@ class Operation:
                 raise BadRequest(f"${self.code} expects a Parameters resource", expression=["resourceType"])
             for i, item in enumerate(body.get("parameter") or []):
                 if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-                    raise BadRequest(f"Parameters.parameter[{i}] has no name", expression=[f"Parameters.parameter[{i}]"])
+                    raise BadRequest(
+                        f"Parameters.parameter[{i}] has no name", expression=[f"Parameters.parameter[{i}]"]
+                    )
                 param = declared.get(item["name"])
                 if param is None:
                     raise BadRequest(
@@ -139,10 +141,13 @@ class Operation:
         for param in declared.values():
             got = len(values.get(param.name, []))
             if got < param.min:
-                raise BadRequest(f"Parameter '{param.name}' is required by ${self.code}", expression=[param.name])
+                raise BadRequest(
+                    f"Parameter '{param.name}' is required by ${self.code}", expression=[param.name]
+                )
             if param.max != "*" and got > int(param.max):
                 raise BadRequest(
-                    f"Parameter '{param.name}' may appear at most {param.max} time(s)", expression=[param.name]
+                    f"Parameter '{param.name}' may appear at most {param.max} time(s)",
+                    expression=[param.name],
                 )
         return values
 
@@ -197,8 +202,10 @@ class OperationRegistry:
 
     def find(self, code: str, level: Level, resource_type: str | None) -> Operation | None:
         for op in self._ops.values():
-            if op.code == code and level in op.levels and (
-                level == "system" or resource_type in op.resource_types
+            if (
+                op.code == code
+                and level in op.levels
+                and (level == "system" or resource_type in op.resource_types)
             ):
                 return op
         return None

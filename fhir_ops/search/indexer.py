@@ -30,7 +30,11 @@ def _walk(node: Any, segments: list[str]) -> Iterator[tuple[str, Any]]:
             continue
         if head.endswith("[x]"):
             stem = head[:-3]
-            matches = [(k, v) for k, v in item.items() if k.startswith(stem) and k[len(stem) : len(stem) + 1].isupper()]
+            matches = [
+                (k, v)
+                for k, v in item.items()
+                if k.startswith(stem) and k[len(stem) : len(stem) + 1].isupper()
+            ]
         else:
             matches = [(head, item[head])] if head in item else []
         for key, value in matches:

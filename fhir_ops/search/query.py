@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, select
 
@@ -38,7 +38,7 @@ class SearchPlan:
     ignored: list[str] = field(default_factory=list)
 
 
-def _date_condition(lo_col: Any, hi_col: Any, raw: str) -> ColumnElement[bool]:
+def _date_condition(lo_col: Any, hi_col: Any, raw: str) -> Any:
     prefix = raw[:2] if raw[:2] in DATE_PREFIXES else "eq"
     text = raw[2:] if raw[:2] in DATE_PREFIXES else raw
     try:
@@ -84,7 +84,7 @@ def _value_condition(param: SearchParam, modifier: str, raw: str) -> ColumnEleme
             return and_(si.system == param.targets[0], si.value == raw)
         return si.value == raw
     if param.type == "date":
-        return _date_condition(si.lo, si.hi, raw)
+        return cast("ColumnElement[bool]", _date_condition(si.lo, si.hi, raw))
     if param.type == "string":
         folded = fold_string(raw)
         if modifier == "exact":
@@ -219,7 +219,7 @@ def _apply_result_param(
     del modifier
 
 
-def base_query(plan: SearchPlan) -> Select[Any]:
+def base_query(plan: SearchPlan) -> Select[str, str]:
     return select(ResourceRow.id, ResourceRow.content).where(
         ResourceRow.resource_type == plan.resource_type, ResourceRow.deleted.is_(False), *plan.filters
     )
@@ -233,7 +233,7 @@ def count_query(plan: SearchPlan) -> Select[Any]:
     )
 
 
-def ordered(plan: SearchPlan, query: Select[Any]) -> Select[Any]:
+def ordered(plan: SearchPlan, query: Select[str, str]) -> Select[str, str]:
     order: list[Any] = []
     for key, desc in plan.sort:
         if key == "_id":

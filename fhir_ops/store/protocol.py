@@ -42,9 +42,7 @@ class ResourceRepository(Protocol):
 
     async def delete(self, resource_type: str, resource_id: str) -> None: ...
 
-    async def search(
-        self, resource_type: str, params: SearchParams, *, strict: bool = False
-    ) -> SearchResult:
+    async def search(self, resource_type: str, params: SearchParams, *, strict: bool = False) -> SearchResult:
         """FHIR search. ``params`` are the raw query pairs (``code``→``http://loinc.org|1234-5``)."""
         ...
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
 
 import orjson
 from sqlalchemy import delete, insert, select
@@ -160,7 +158,9 @@ class SqlRepository:
         hook = self.write_hooks.get(resource["resourceType"])
         return await hook(resource) if hook else resource
 
-    async def create_in(self, session: AsyncSession, resource: Resource, *, prepared: bool = False) -> Resource:
+    async def create_in(
+        self, session: AsyncSession, resource: Resource, *, prepared: bool = False
+    ) -> Resource:
         if not prepared:
             resource = await self.prepare(resource)
         resource = {**resource, "id": str(uuid.uuid4())}
@@ -195,7 +195,9 @@ class SqlRepository:
                 )
         version = current.version_id + 1 if current is not None else 1
         created = current is None or current.deleted
-        stored = await self._write(session, {**resource, "id": resource_id}, version=version, existing=current)
+        stored = await self._write(
+            session, {**resource, "id": resource_id}, version=version, existing=current
+        )
         return stored, created
 
     async def delete_in(self, session: AsyncSession, resource_type: str, resource_id: str) -> None:
@@ -296,4 +298,3 @@ class SqlRepository:
     @staticmethod
     def etag(resource: Resource) -> str:
         return f'W/"{(resource.get("meta") or {}).get("versionId", "1")}"'
-

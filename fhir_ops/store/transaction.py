@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from fhir_ops.errors import BadRequest, FhirError, MethodNotAllowed
+from fhir_ops.errors import BadRequest, FhirError, MethodNotAllowed, PreconditionFailed
 from fhir_ops.store.protocol import Resource
 
 if TYPE_CHECKING:
@@ -43,11 +43,14 @@ def _parse_entries(bundle: Resource) -> list[_Entry]:
         method = str(request["method"]).upper()
         if method not in _ORDER:
             raise MethodNotAllowed(
-                f"Bundle.entry[{i}]: method {method} is not supported", expression=[f"Bundle.entry[{i}].request"]
+                f"Bundle.entry[{i}]: method {method} is not supported",
+                expression=[f"Bundle.entry[{i}].request"],
             )
         resource = raw.get("resource")
         if method in {"POST", "PUT"} and not isinstance(resource, dict):
-            raise BadRequest(f"Bundle.entry[{i}] needs a resource for {method}", expression=[f"Bundle.entry[{i}]"])
+            raise BadRequest(
+                f"Bundle.entry[{i}] needs a resource for {method}", expression=[f"Bundle.entry[{i}]"]
+            )
         entries.append(
             _Entry(
                 index=i,
@@ -102,7 +105,9 @@ async def process_bundle(repo: SqlRepository, bundle: Resource) -> Resource:
         raise BadRequest("POST to the base URL needs a Bundle", expression=["resourceType"])
     kind = bundle.get("type")
     if kind not in {"transaction", "batch"}:
-        raise BadRequest(f"Bundle.type must be transaction or batch, not '{kind}'", expression=["Bundle.type"])
+        raise BadRequest(
+            f"Bundle.type must be transaction or batch, not '{kind}'", expression=["Bundle.type"]
+        )
     entries = _parse_entries(bundle)
     if kind == "batch":
         return await _batch(repo, entries)
@@ -134,7 +139,7 @@ async def _transaction(repo: SqlRepository, entries: list[_Entry]) -> Resource:
             except FhirError as exc:
                 raise _at_entry(exc, entry.index) from exc
     responses: dict[int, Resource] = {}
-    async with repo._writing() as session:  # noqa: SLF001 - the repository's own write session
+    async with repo._writing() as session:
         for entry in sorted(entries, key=lambda e: (_ORDER[e.method], e.index)):
             try:
                 responses[entry.index] = await _apply(repo, session, entry, prepared.get(entry.index))
@@ -156,7 +161,7 @@ async def _batch(repo: SqlRepository, entries: list[_Entry]) -> Resource:
                 prepared = await repo.prepare(entry.resource, expected_type=_split_url(entry.url)[0])
                 if entry.method == "POST":
                     entry.target_id = str(uuid.uuid4())
-            async with repo._writing() as session:  # noqa: SLF001
+            async with repo._writing() as session:
                 out.append(await _apply(repo, session, entry, prepared))
         except FhirError as exc:
             out.append(_response(f"{exc.status} {type(exc).__name__}", outcome=exc.outcome()))
@@ -165,16 +170,21 @@ async def _batch(repo: SqlRepository, entries: list[_Entry]) -> Resource:
 
 def _at_entry(exc: FhirError, index: int) -> FhirError:
     exc.diagnostics = f"Bundle.entry[{index}]: {exc.diagnostics}"
-    exc.expression = [f"Bundle.entry[{index}]"] + [e for e in (exc.expression or [])]
+    exc.expression = [f"Bundle.entry[{index}]", *list(exc.expression or [])]
     return exc
 
 
 async def _apply(repo: SqlRepository, session: Any, entry: _Entry, prepared: Resource | None) -> Resource:
     type_, id_, query = _split_url(entry.url)
+    if type_.startswith("$") or (id_ or "").startswith("$"):
+        raise BadRequest("Operations cannot be invoked inside a transaction or batch")
     if entry.method == "GET":
-        if id_:
-            return _response("200 OK", await repo.read(type_, id_))
-        result = await repo.search(type_, query)
+        try:
+            if id_:
+                return _response("200 OK", await repo.read(type_, id_))
+            result = await repo.search(type_, query)
+        except FhirError as exc:  # a failed read changes nothing: reported, never aborts the transaction
+            return _response(f"{exc.status} {type(exc).__name__}", outcome=exc.outcome())
         return {
             "response": {"status": "200 OK"},
             "resource": {
@@ -186,22 +196,43 @@ async def _apply(repo: SqlRepository, session: Any, entry: _Entry, prepared: Res
         }
     if entry.method == "DELETE":
         if not id_:
-            raise BadRequest("Conditional delete is not supported; use Type/id")
+            found = await repo.search(type_, query, strict=True)
+            if found.total > 1:
+                raise PreconditionFailed(f"Conditional delete '{entry.url}' matches {found.total} resources")
+            if found.total == 0:
+                return _response("204 No Content")
+            id_ = found.matches[0]["id"]
         await repo.delete_in(session, type_, id_)
         return _response("204 No Content")
     assert prepared is not None
     if entry.method == "POST":
         if entry.if_none_exist:
-            found = await repo.search(type_, parse_qsl(entry.if_none_exist, keep_blank_values=True), strict=True)
+            found = await repo.search(
+                type_, parse_qsl(entry.if_none_exist, keep_blank_values=True), strict=True
+            )
             if found.total == 1:
                 return _response("200 OK", found.matches[0])
             if found.total > 1:
-                from fhir_ops.errors import PreconditionFailed
-
-                raise PreconditionFailed(f"ifNoneExist '{entry.if_none_exist}' matches {found.total} resources")
-        stored = await repo._write(session, {**prepared, "id": entry.target_id}, version=1)  # noqa: SLF001
+                raise PreconditionFailed(
+                    f"ifNoneExist '{entry.if_none_exist}' matches {found.total} resources"
+                )
+        stored = await repo._write(session, {**prepared, "id": entry.target_id}, version=1)
         return _response("201 Created", stored)
     if not id_:
-        raise BadRequest("Conditional update is not supported; use Type/id")
-    stored, created = await repo.update_in(session, type_, id_, prepared, if_match=entry.if_match, prepared=True)
+        if not query:
+            raise BadRequest("PUT needs Type/id or Type?search (conditional update)")
+        found = await repo.search(type_, query, strict=True)
+        if found.total > 1:
+            raise PreconditionFailed(f"Conditional update '{entry.url}' matches {found.total} resources")
+        if found.total == 1:
+            id_ = found.matches[0]["id"]
+        else:
+            id_ = prepared.get("id") or str(uuid.uuid4())
+        if prepared.get("id") not in (None, id_):
+            raise BadRequest(
+                f"Conditional update matched {type_}/{id_} but the resource id is {prepared['id']}"
+            )
+    stored, created = await repo.update_in(
+        session, type_, id_, prepared, if_match=entry.if_match, prepared=True
+    )
     return _response("201 Created" if created else "200 OK", stored)

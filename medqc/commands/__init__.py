@@ -1,0 +1,1 @@
+"""CLI command implementations (registered on the Typer app in medqc/cli.py)."""

@@ -1,0 +1,49 @@
+# MedQC — the two commands: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NODE_STAMP := measures/cql/node_modules/.installed
+
+.PHONY: install demo test test-fast serve bench lint llm-local llm-stop clean
+
+install: $(STAMP) $(NODE_STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+$(NODE_STAMP): measures/cql/package.json measures/cql/package-lock.json
+	npm ci --prefix measures/cql --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+demo: install
+	MEDQC_DATABASE_URL=$${MEDQC_DATABASE_URL:-sqlite+aiosqlite:///var/demo.sqlite} MEDQC_LOG_LEVEL=WARNING $(BIN)/medqc demo
+
+serve: install
+	$(BIN)/medqc serve
+
+test: install
+	./.ci/test.sh
+
+test-fast: install
+	$(BIN)/pytest -q -x -m "not slow"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy medqc fhir_ops cds_services measures agents knowledge_base conformance
+
+bench: install
+	$(BIN)/python -m bench
+
+llm-local:
+	./deploy/llm/llm-local.sh start
+
+llm-stop:
+	./deploy/llm/llm-local.sh stop
+
+clean:
+	rm -rf $(VENV) measures/cql/node_modules var .pytest_cache .mypy_cache .ruff_cache

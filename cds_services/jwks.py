@@ -1,0 +1,127 @@
+"""Key material and replay protection for CDS client JWTs: a JWKS cache and a ``jti`` replay cache."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from cds_services.errors import CdsUnauthorizedError
+
+
+def is_url(location: str) -> bool:
+    return location.startswith(("https://", "http://"))
+
+
+@dataclass(slots=True)
+class _Entry:
+    keys: KeySet
+    kids: frozenset[str]
+    fetched_at: float
+
+
+class JwksCache:
+    """Public key sets by location (a URL or a file path), cached; refreshed when a ``kid`` is unknown.
+
+    A refresh for an unknown ``kid`` happens at most once per ``min_refresh_s`` per location, so a
+    stream of tokens with invented ``kid`` values cannot turn MedQC into a JWKS-fetching amplifier.
+    """
+
+    def __init__(
+        self,
+        *,
+        http: httpx.AsyncClient | None = None,
+        ttl_s: float = 3600.0,
+        min_refresh_s: float = 30.0,
+        timeout_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._http = http
+        self._ttl_s = ttl_s
+        self._min_refresh_s = min_refresh_s
+        self._timeout_s = timeout_s
+        self._clock = clock
+        self._entries: dict[str, _Entry] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def key_set(self, location: str, *, kid: str) -> KeySet:
+        """The key set at ``location``; raises :class:`CdsUnauthorizedError` if it has no key ``kid``."""
+        entry = self._entries.get(location)
+        if entry is None or self._needs_refresh(entry, kid):
+            lock = self._locks.setdefault(location, asyncio.Lock())
+            async with lock:
+                entry = self._entries.get(location)
+                if entry is None or self._needs_refresh(entry, kid):
+                    entry = await self._refresh(location, entry)
+        if kid not in entry.kids:
+            raise CdsUnauthorizedError("no key with this kid in the issuer's JWKS")
+        return entry.keys
+
+    def _needs_refresh(self, entry: _Entry, kid: str) -> bool:
+        age = self._clock() - entry.fetched_at
+        return age > self._ttl_s or (kid not in entry.kids and age > self._min_refresh_s)
+
+    async def _refresh(self, location: str, previous: _Entry | None) -> _Entry:
+        try:
+            raw = await self._load(location)
+            keys = KeySet.import_key_set(raw)  # type: ignore[arg-type]
+        except (OSError, ValueError, TypeError, KeyError, JoseError, httpx.HTTPError) as exc:
+            if previous is not None:  # keep serving the keys we had; try again after min_refresh_s
+                previous.fetched_at = self._clock() - self._ttl_s + self._min_refresh_s
+                return previous
+            raise CdsUnauthorizedError(f"JWKS unavailable: {type(exc).__name__}") from exc
+        kids = frozenset(str(k.kid) for k in keys.keys if k.kid)
+        entry = _Entry(keys=keys, kids=kids, fetched_at=self._clock())
+        self._entries[location] = entry
+        return entry
+
+    async def _load(self, location: str) -> object:
+        if is_url(location):
+            if self._http is not None:
+                response = await self._http.get(location, timeout=self._timeout_s)
+            else:
+                async with httpx.AsyncClient(timeout=self._timeout_s) as client:
+                    response = await client.get(location)
+            response.raise_for_status()
+            return response.json()
+        text = await asyncio.to_thread(Path(location).read_text, encoding="utf-8")
+        return json.loads(text)
+
+
+class ReplayCache:
+    """``jti`` values seen and not yet expired. In-process: with several replicas, route by issuer or
+    share a store (see the report of issue 6)."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.time, max_entries: int = 200_000) -> None:
+        self._clock = clock
+        self._max_entries = max_entries
+        self._seen: dict[str, float] = {}
+        self._expiry: list[tuple[float, str]] = []
+
+    def first_use(self, key: str, *, until: float) -> bool:
+        """Record ``key`` as used until ``until`` (epoch seconds); False if it was already used."""
+        self._purge()
+        if key in self._seen:
+            return False
+        if len(self._seen) >= self._max_entries:
+            return False  # refuse rather than forget: forgetting would re-open replays
+        self._seen[key] = until
+        heapq.heappush(self._expiry, (until, key))
+        return True
+
+    def _purge(self) -> None:
+        now = self._clock()
+        while self._expiry and self._expiry[0][0] < now:
+            _, key = heapq.heappop(self._expiry)
+            self._seen.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._seen)

@@ -1,0 +1,59 @@
+"""Shared fixtures: settings per storage backend and live servers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from medqc.settings import Settings
+from tests.support.live import live_server, reset_postgres
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+POSTGRES_URL = os.environ.get("MEDQC_TEST_POSTGRES_URL")
+
+BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "postgres",
+        marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(
+                not POSTGRES_URL, reason="MEDQC_TEST_POSTGRES_URL not set (.ci/postgres.sh start)"
+            ),
+        ],
+    ),
+]
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED.exists():
+        pytest.skip("../shared/data is not beside the repository")
+    return SHARED
+
+
+def make_settings(backend: str, tmp: Path, **overrides: object) -> Settings:
+    if backend == "postgres":
+        assert POSTGRES_URL
+        reset_postgres(POSTGRES_URL)
+        url = POSTGRES_URL
+    else:
+        url = f"sqlite+aiosqlite:///{tmp / 'medqc.sqlite'}"
+    values: dict[str, object] = {"database_url": url, "log_level": "WARNING", "cds_auth": "off"}
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A live MedQC on an empty database of the module's backend; yields the base URL."""
+    with live_server(make_settings(backend, tmp_path_factory.mktemp(backend))) as base:
+        yield base
