@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import orjson
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fhir_ops.errors import BadRequest, Gone, NotFound, PreconditionFailed
@@ -163,8 +163,8 @@ class SqlRepository:
     ) -> Resource:
         if not prepared:
             resource = await self.prepare(resource)
-        resource = {**resource, "id": str(uuid.uuid4())}
-        return await self._write(session, resource, version=1)
+        stored, _ = (await self.write_many(session, [{**resource, "id": str(uuid.uuid4())}]))[0]
+        return stored
 
     async def update_in(
         self,
@@ -184,39 +184,37 @@ class SqlRepository:
                 f"The resource id '{resource.get('id')}' does not match the URL id '{resource_id}'",
                 expression=[f"{resource_type}.id"],
             )
-        current = await session.get(ResourceRow, (resource_type, resource_id), with_for_update=True)
         if if_match is not None:
+            current = (await self._current_versions(session, resource_type, [resource_id])).get(resource_id)
             expected = parse_etag(if_match)
-            actual = str(current.version_id) if current is not None and not current.deleted else None
+            actual = str(current[0]) if current is not None and not current[1] else None
             if actual != expected:
                 raise PreconditionFailed(
                     f"If-Match version {expected} does not match the current version "
                     f"{actual or '(none)'} of {resource_type}/{resource_id}"
                 )
-        version = current.version_id + 1 if current is not None else 1
-        created = current is None or current.deleted
-        stored = await self._write(
-            session, {**resource, "id": resource_id}, version=version, existing=current
-        )
-        return stored, created
+        return (await self.write_many(session, [{**resource, "id": resource_id}]))[0]
 
     async def delete_in(self, session: AsyncSession, resource_type: str, resource_id: str) -> None:
         check_supported_type(resource_type)
-        current = await session.get(ResourceRow, (resource_type, resource_id), with_for_update=True)
-        if current is None or current.deleted:
+        current = (await self._current_versions(session, resource_type, [resource_id])).get(resource_id)
+        if current is None or current[1]:
             return  # deleting what is not there succeeds (idempotent, per the FHIR spec)
         now = datetime.now(UTC)
-        current.version_id += 1
-        current.deleted = True
-        current.last_updated = now
-        session.add(
-            ResourceVersionRow(
+        version = current[0] + 1
+        key = (ResourceRow.resource_type == resource_type, ResourceRow.id == resource_id)
+        await session.execute(
+            update(ResourceRow).where(*key).values(version_id=version, deleted=True, last_updated=now)
+        )
+        content = (await session.execute(select(ResourceRow.content).where(*key))).scalar_one()
+        await session.execute(
+            insert(ResourceVersionRow).values(
                 resource_type=resource_type,
                 id=resource_id,
-                version_id=current.version_id,
+                version_id=version,
                 last_updated=now,
                 deleted=True,
-                content=current.content,
+                content=content,
             )
         )
         await session.execute(
@@ -225,76 +223,98 @@ class SqlRepository:
             )
         )
 
-    async def _write(
-        self, session: AsyncSession, resource: Resource, *, version: int, existing: ResourceRow | None = None
-    ) -> Resource:
-        now = datetime.now(UTC)
-        meta = {**(resource.get("meta") or {}), "versionId": str(version), "lastUpdated": _instant(now)}
-        stored = {**resource, "meta": meta}
-        content = _dumps(stored)
-        resource_type, resource_id = stored["resourceType"], stored["id"]
-        if existing is None:
-            session.add(
-                ResourceRow(
-                    resource_type=resource_type,
-                    id=resource_id,
-                    version_id=version,
-                    last_updated=now,
-                    deleted=False,
-                    content=content,
-                )
+    async def _current_versions(
+        self, session: AsyncSession, resource_type: str, ids: list[str]
+    ) -> dict[str, tuple[int, bool]]:
+        """``id → (version, deleted)`` of the stored rows among ``ids``."""
+        found: dict[str, tuple[int, bool]] = {}
+        for chunk in _chunks(ids, 500):
+            query = select(ResourceRow.id, ResourceRow.version_id, ResourceRow.deleted).where(
+                ResourceRow.resource_type == resource_type, ResourceRow.id.in_(chunk)
             )
-        else:
-            existing.version_id = version
-            existing.last_updated = now
-            existing.deleted = False
-            existing.content = content
-            await session.execute(
-                delete(SearchIndexRow).where(
-                    SearchIndexRow.resource_type == resource_type, SearchIndexRow.resource_id == resource_id
-                )
-            )
-        session.add(
-            ResourceVersionRow(
-                resource_type=resource_type,
-                id=resource_id,
-                version_id=version,
-                last_updated=now,
-                deleted=False,
-                content=content,
-            )
-        )
-        entries = index_resource(stored)
-        if entries:
-            await session.execute(
-                insert(SearchIndexRow),
-                [
-                    {
-                        "resource_type": resource_type,
-                        "resource_id": resource_id,
-                        "param": e.param,
-                        "system": e.system,
-                        "value": e.value[:512] if e.value else e.value,
-                        "lo": e.lo,
-                        "hi": e.hi,
-                    }
-                    for e in entries
-                ],
-            )
-        await session.flush()
-        return stored
+            if not self.db.is_sqlite:
+                query = query.with_for_update()
+            for rid, version, deleted in (await session.execute(query)).all():
+                found[rid] = (version, deleted)
+        return found
 
-    async def existing_ids(self, resource_type: str, ids: list[str]) -> set[str]:
-        async with self.db.session() as session:
-            rows = await session.execute(
-                select(ResourceRow.id).where(
-                    ResourceRow.resource_type == resource_type,
-                    ResourceRow.id.in_(ids),
-                    ResourceRow.deleted.is_(False),
-                )
+    async def write_many(self, session: AsyncSession, resources: list[Resource]) -> list[tuple[Resource, bool]]:
+        """Store validated resources (each with its id) as new versions, in bulk.
+
+        Returns each stored resource (with ``meta.versionId``/``lastUpdated``) and whether it was created.
+        """
+        keys = [(r["resourceType"], r["id"]) for r in resources]
+        if len(set(keys)) != len(keys):
+            dup = next(k for k in keys if keys.count(k) > 1)
+            raise BadRequest(f"{dup[0]}/{dup[1]} is written twice in one request")
+        current: dict[tuple[str, str], tuple[int, bool]] = {}
+        by_type: dict[str, list[str]] = {}
+        for rtype, rid in keys:
+            by_type.setdefault(rtype, []).append(rid)
+        for rtype, ids in by_type.items():
+            for rid, state in (await self._current_versions(session, rtype, ids)).items():
+                current[(rtype, rid)] = state
+        now = datetime.now(UTC)
+        stamp = _instant(now)
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        versions: list[dict[str, Any]] = []
+        index_rows: list[dict[str, Any]] = []
+        results: list[tuple[Resource, bool]] = []
+        for resource in resources:
+            key = (resource["resourceType"], resource["id"])
+            state = current.get(key)
+            version = state[0] + 1 if state else 1
+            stored = {**resource, "meta": {**(resource.get("meta") or {}), "versionId": str(version), "lastUpdated": stamp}}
+            row = {
+                "resource_type": key[0],
+                "id": key[1],
+                "version_id": version,
+                "last_updated": now,
+                "deleted": False,
+                "content": _dumps(stored),
+            }
+            (updates if state else inserts).append(row)
+            versions.append(row)
+            index_rows.extend(
+                {
+                    "resource_type": key[0],
+                    "resource_id": key[1],
+                    "param": e.param,
+                    "system": e.system,
+                    "value": e.value[:512] if e.value else e.value,
+                    "lo": e.lo,
+                    "hi": e.hi,
+                }
+                for e in index_resource(stored)
             )
-        return {r[0] for r in rows}
+            results.append((stored, state is None or state[1]))
+        for rtype in by_type:
+            stale = [rid for (t, rid) in current if t == rtype]
+            for chunk in _chunks(stale, 500):
+                await session.execute(
+                    delete(SearchIndexRow).where(
+                        SearchIndexRow.resource_type == rtype, SearchIndexRow.resource_id.in_(chunk)
+                    )
+                )
+        if inserts:
+            await session.execute(insert(ResourceRow), inserts)
+        for row in updates:
+            await session.execute(
+                update(ResourceRow)
+                .where(ResourceRow.resource_type == row["resource_type"], ResourceRow.id == row["id"])
+                .values(version_id=row["version_id"], last_updated=now, deleted=False, content=row["content"])
+            )
+        await session.execute(insert(ResourceVersionRow), versions)
+        if index_rows:
+            await session.execute(insert(SearchIndexRow), index_rows)
+        return results
 
     @staticmethod
     def etag(resource: Resource) -> str:
         return f'W/"{(resource.get("meta") or {}).get("versionId", "1")}"'
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

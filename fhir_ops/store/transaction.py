@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from fhir_ops.errors import BadRequest, FhirError, MethodNotAllowed, PreconditionFailed
 from fhir_ops.store.protocol import Resource
+from fhir_ops.validation import check_id
 
 if TYPE_CHECKING:
     from fhir_ops.store.sql_repository import SqlRepository
@@ -139,17 +140,66 @@ async def _transaction(repo: SqlRepository, entries: list[_Entry]) -> Resource:
             except FhirError as exc:
                 raise _at_entry(exc, entry.index) from exc
     responses: dict[int, Resource] = {}
+    plain = [e for e in entries if _is_plain_write(e)]
     async with repo._writing() as session:
         for entry in sorted(entries, key=lambda e: (_ORDER[e.method], e.index)):
+            if entry.method == "PUT" and plain:  # every plain write in one bulk step, before other PUTs
+                await _write_plain(repo, session, plain, prepared, responses)
+                plain = []
+            if _is_plain_write(entry):
+                continue
             try:
                 responses[entry.index] = await _apply(repo, session, entry, prepared.get(entry.index))
             except FhirError as exc:
                 raise _at_entry(exc, entry.index) from exc
+        if plain:
+            await _write_plain(repo, session, plain, prepared, responses)
     return {
         "resourceType": "Bundle",
         "type": "transaction-response",
         "entry": [responses[e.index] for e in entries],
     }
+
+
+def _is_plain_write(entry: _Entry) -> bool:
+    """A POST without ifNoneExist or a PUT Type/id without ifMatch: writable in bulk."""
+    if entry.method == "POST":
+        return not entry.if_none_exist and "$" not in entry.url
+    if entry.method == "PUT":
+        _, id_, query = _split_url(entry.url)
+        return bool(id_) and not query and not entry.if_match and not id_.startswith("$")  # type: ignore[union-attr]
+    return False
+
+
+async def _write_plain(
+    repo: SqlRepository,
+    session: Any,
+    entries: list[_Entry],
+    prepared: dict[int, Resource],
+    responses: dict[int, Resource],
+) -> None:
+    resources = []
+    for entry in entries:
+        resource = prepared[entry.index]
+        if entry.method == "POST":
+            resources.append({**resource, "id": entry.target_id})
+            continue
+        type_, id_, _ = _split_url(entry.url)
+        if resource.get("id") not in (None, id_):
+            raise _at_entry(
+                BadRequest(f"The resource id '{resource.get('id')}' does not match the URL id '{id_}'"), entry.index
+            )
+        try:
+            check_id(str(id_))
+        except FhirError as exc:
+            raise _at_entry(exc, entry.index) from exc
+        resources.append({**resource, "id": id_})
+    try:
+        results = await repo.write_many(session, resources)
+    except FhirError as exc:
+        raise BadRequest(f"Bundle: {exc.diagnostics}") from exc
+    for entry, (stored, created) in zip(entries, results, strict=True):
+        responses[entry.index] = _response("201 Created" if created else "200 OK", stored)
 
 
 async def _batch(repo: SqlRepository, entries: list[_Entry]) -> Resource:
@@ -216,7 +266,7 @@ async def _apply(repo: SqlRepository, session: Any, entry: _Entry, prepared: Res
                 raise PreconditionFailed(
                     f"ifNoneExist '{entry.if_none_exist}' matches {found.total} resources"
                 )
-        stored = await repo._write(session, {**prepared, "id": entry.target_id}, version=1)
+        stored, _ = (await repo.write_many(session, [{**prepared, "id": entry.target_id}]))[0]
         return _response("201 Created", stored)
     if not id_:
         if not query:

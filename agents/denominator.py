@@ -1,0 +1,33 @@
+"""May an encounter belong to an indicator's denominator? (ICD-10 prefixes of its Conditions, or terms.)"""
+
+from __future__ import annotations
+
+from agents.text.mentions import compile_terms
+from fhir_ops.data_access.record import EncounterRecord
+from measures.catalog.schema import IndicatorSpec
+
+ICD10_SYSTEMS = ("icd-10", "icd10")
+
+
+def condition_codes(record: EncounterRecord) -> list[str]:
+    """ICD-10 codes of the record's Conditions (any system whose url mentions ICD-10)."""
+    return [
+        str(coding.get("code") or "")
+        for cond in record.conditions
+        for coding in (cond.get("code") or {}).get("coding") or []
+        if any(s in str(coding.get("system") or "").lower() for s in ICD10_SYSTEMS)
+    ]
+
+
+def may_belong(spec: IndicatorSpec, record: EncounterRecord) -> bool:
+    """True when a Condition code starts with one of the ICD-10 prefixes or a note names the disease."""
+    crit = spec.denominator
+    codes = condition_codes(record)
+    if any(code.upper().startswith(p.upper()) for code in codes for p in crit.icd10):
+        return True
+    pattern = compile_terms(tuple(crit.terms))
+    if pattern is None:
+        return False
+    texts = [n.text for n in record.notes]
+    texts += [str((c.get("code") or {}).get("text") or "") for c in record.conditions]
+    return any(pattern.search(t) for t in texts)

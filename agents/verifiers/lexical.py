@@ -1,0 +1,168 @@
+"""The lexical verifier: concept lexicons, negation scope, numbers and durations over the note text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agents.text.document import Document
+from agents.text.mentions import Mention, find_mentions
+from agents.text.quantities import durations, number_after
+from agents.verifiers.base import Evidence, FactValue, FactVerdict
+from agents.verifiers.context import VerificationContext
+from knowledge_base.lexicon import LexiconEntry, LexiconError, resolve
+from measures.catalog.schema import FactSpec
+
+IN_CONTEXT_CONFIDENCE = 0.9
+NEGATED_CONFIDENCE = 0.8
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    """A candidate answer from one note: value, confidence and the evidence span."""
+
+    value: FactValue
+    confidence: float
+    reference: str
+    start: int
+    end: int
+    text: str
+
+    def evidence(self) -> Evidence:
+        return Evidence(
+            reference=self.reference, quote=self.text[self.start : self.end], start=self.start, end=self.end
+        )
+
+
+def _quote_span(m: Mention) -> tuple[int, int]:
+    return m.clause_span
+
+
+def _confidence(entry: LexiconEntry, m: Mention) -> float:
+    if m.in_context:
+        return IN_CONTEXT_CONFIDENCE
+    return entry.outside_context_confidence or 0.0
+
+
+class LexicalVerifier:
+    """Answers boolean, number, duration (hours) and category facts from the notes, with quotes."""
+
+    name = "lexical"
+
+    async def verify(self, fact: FactSpec, ctx: VerificationContext) -> FactVerdict:
+        if not fact.lexicon:
+            return FactVerdict(fact_id=fact.id, method="lexical", detail="no lexicon entry")
+        try:
+            entry = resolve(fact.lexicon)
+        except LexiconError as exc:
+            return FactVerdict(fact_id=fact.id, method="lexical", detail=str(exc))
+        positives: list[_Hit] = []
+        negatives: list[_Hit] = []
+        for note in ctx.notes:
+            doc = ctx.document(note)
+            pos, neg = self._hits(entry, doc, note.reference)
+            positives.extend(pos)
+            negatives.extend(neg)
+        return self._verdict(fact, entry, positives, negatives)
+
+    def _hits(self, entry: LexiconEntry, doc: Document, ref: str) -> tuple[list[_Hit], list[_Hit]]:
+        if entry.kind == "concept":
+            return self._concept(entry, doc, ref, True)
+        if entry.kind == "number":
+            return self._number(entry, doc, ref), []
+        if entry.kind == "duration":
+            return self._duration(entry, doc, ref), []
+        return self._category(entry, doc, ref), []
+
+    def _concept(
+        self, entry: LexiconEntry, doc: Document, ref: str, value: FactValue, terms: list[str] | None = None
+    ) -> tuple[list[_Hit], list[_Hit]]:
+        pos: list[_Hit] = []
+        neg: list[_Hit] = []
+        for m in find_mentions(entry, doc, terms, [] if terms is not None else None):
+            start, end = _quote_span(m)
+            if m.polarity == "affirmed":
+                pos.append(_Hit(value, _confidence(entry, m), ref, start, end, doc.text))
+            elif m.polarity == "negated" and m.in_context:
+                neg.append(_Hit(entry.on_negated, NEGATED_CONFIDENCE, ref, start, end, doc.text))
+        return pos, neg
+
+    def _number(self, entry: LexiconEntry, doc: Document, ref: str) -> list[_Hit]:
+        spec = entry.number
+        assert spec is not None
+        hits: list[_Hit] = []
+        for m in find_mentions(entry, doc):
+            if m.polarity != "affirmed":
+                continue
+            q = number_after(
+                doc.text,
+                m.end,
+                unit=spec.unit,
+                max_gap=spec.max_gap,
+                value_pattern=spec.value_pattern,
+                hi=m.sentence.end,
+            )
+            if q is None:
+                continue
+            value = round(q.value * 100, 6) if spec.scale_fraction and q.value <= 1 else q.value
+            if (spec.min is not None and value < spec.min) or (spec.max is not None and value > spec.max):
+                continue
+            conf = _confidence(entry, m) * (0.8 if q.comparator else 1.0)
+            hits.append(_Hit(value, conf, ref, m.start, q.end, doc.text))
+        return hits
+
+    def _duration(self, entry: LexiconEntry, doc: Document, ref: str) -> list[_Hit]:
+        spec = entry.duration
+        assert spec is not None
+        hits: list[_Hit] = []
+        for sentence in doc.sentences:
+            free = sentence.section in spec.sections
+            for d in durations(doc.text, sentence.start, sentence.end):
+                clause = sentence.clause_at(d.start)
+                before = doc.text[max(clause.start, d.start - spec.window) : d.start]
+                after = doc.text[d.end : min(sentence.end, d.end + spec.window)]
+                anchored = any(b in before for b in spec.before) or any(
+                    after.startswith(a) for a in spec.after
+                )
+                if free or anchored:
+                    hits.append(_Hit(d.hours, 0.8, ref, clause.start, max(clause.end, d.end), doc.text))
+        if not hits:
+            return []
+        if spec.select == "first":
+            return hits[:1]
+        chosen = (min if spec.select == "min" else max)(hits, key=lambda h: float(h.value or 0))
+        return [chosen]
+
+    def _category(self, entry: LexiconEntry, doc: Document, ref: str) -> list[_Hit]:
+        for value, terms in entry.values.items():
+            pos, _ = self._concept(entry, doc, ref, value, terms)
+            if pos:
+                return pos
+        return []
+
+    @staticmethod
+    def _verdict(fact: FactSpec, entry: LexiconEntry, pos: list[_Hit], neg: list[_Hit]) -> FactVerdict:
+        if pos:
+            if entry.kind == "category":
+                order = list(entry.values)
+                pos.sort(key=lambda h: order.index(str(h.value)))
+                pos = [h for h in pos if h.value == pos[0].value]
+            elif entry.kind == "number":
+                pos = pos[:1]
+            best = max(h.confidence for h in pos)
+            return FactVerdict(
+                fact_id=fact.id,
+                value=pos[0].value,
+                method="lexical",
+                confidence=best,
+                evidence=[h.evidence() for h in pos[:3]],
+            )
+        if neg and entry.on_negated is not None:
+            return FactVerdict(
+                fact_id=fact.id,
+                value=entry.on_negated,
+                method="lexical",
+                confidence=NEGATED_CONFIDENCE,
+                evidence=[h.evidence() for h in neg[:3]],
+                detail="negated mention",
+            )
+        return FactVerdict(fact_id=fact.id, method="lexical", detail="no mention")

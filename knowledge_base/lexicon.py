@@ -1,0 +1,166 @@
+"""Concept lexicons for the lexical verifier: ``knowledge_base/lexicons/<file>.yaml``.
+
+A lexicon file holds named entries; a catalog fact points to one with ``lexicon: file#entry``.
+``_text.yaml`` holds the shared text rules (section headings, negation/uncertainty cues).
+See ``measures/catalog/README.md`` for the format.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+LEXICON_DIR = Path(__file__).parent / "lexicons"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CueOverrides(_Strict):
+    """Per-entry changes to the default cue lists."""
+
+    add: list[str] = Field(default_factory=list)
+    remove: list[str] = Field(default_factory=list)
+
+
+class Cues(_Strict):
+    """Negation/uncertainty cues. ``pre`` cues precede the mention in its clause, ``post`` follow it.
+
+    ``pseudo`` are phrases that contain a cue but do not negate (无明显诱因); ``terminators`` end a cue's
+    scope (但, 后). ``window`` is the largest number of characters between a pre cue and the mention.
+    """
+
+    negation_pre: list[str] = Field(default_factory=list)
+    negation_post: list[str] = Field(default_factory=list)
+    uncertainty_pre: list[str] = Field(default_factory=list)
+    uncertainty_post: list[str] = Field(default_factory=list)
+    pseudo: list[str] = Field(default_factory=list)
+    terminators: list[str] = Field(default_factory=list)
+    window: int = 12
+
+
+class TextRules(_Strict):
+    """``_text.yaml``: section headings (canonical name → heading variants) and default cues."""
+
+    sections: dict[str, list[str]]
+    cues: Cues
+
+
+class NumberSpec(_Strict):
+    """How to read a number after an anchor term (NIHSS 3分, LVEF 43%, 残余狭窄 10%)."""
+
+    unit: str = Field(description="regex of the unit written after the number; '' for none")
+    max_gap: int = Field(default=12, description="characters allowed between anchor and number")
+    value_pattern: str | None = Field(default=None, description="regex with one group; default: a decimal")
+    min: float | None = None
+    max: float | None = None
+    scale_fraction: bool = Field(default=False, description="read 0.55 as 55 (percent written as fraction)")
+
+
+class DurationSpec(_Strict):
+    """Hours from onset (or another anchor) read from text such as 胸痛3小时, 2h入院, 发病4.5小时.
+
+    Durations in ``sections`` count without anchors (the chief complaint); elsewhere a duration counts
+    when one of ``before`` occurs within ``window`` characters before it or one of ``after`` right after.
+    ``select`` picks among all durations found.
+    """
+
+    sections: list[str] = Field(default_factory=list)
+    before: list[str] = Field(default_factory=list)
+    after: list[str] = Field(default_factory=list)
+    window: int = 8
+    select: Literal["min", "max", "first"] = "min"
+
+
+class LexiconEntry(_Strict):
+    kind: Literal["concept", "number", "duration", "category"] = "concept"
+    terms: list[str] = Field(default_factory=list, description="literal terms, synonyms, abbreviations")
+    regex: list[str] = Field(default_factory=list, description="extra patterns (Python re)")
+    exclude: list[str] = Field(
+        default_factory=list, description="a mention is ignored if one of these is in its clause"
+    )
+    require: list[str] = Field(
+        default_factory=list, description="a mention counts only if one of these is in its sentence"
+    )
+    context: list[str] = Field(
+        default_factory=list, description="preferred context (出院, 院外, 带药): in sentence or section name"
+    )
+    context_sections: list[str] = Field(default_factory=list)
+    outside_context_confidence: float | None = Field(
+        default=None, description="confidence of a mention outside the context; None = ignore it"
+    )
+    sections: list[str] = Field(default_factory=list, description="only these sections (empty = all)")
+    exclude_sections: list[str] = Field(default_factory=list)
+    negation: CueOverrides = Field(default_factory=CueOverrides)
+    uncertainty: CueOverrides = Field(default_factory=CueOverrides)
+    on_negated: bool | None = Field(default=False, description="value when every mention is negated")
+    number: NumberSpec | None = None
+    duration: DurationSpec | None = None
+    values: dict[str, list[str]] = Field(
+        default_factory=dict, description="category: value → terms, in priority order"
+    )
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for p in patterns:
+            re.compile(p)
+        return patterns
+
+    def check(self) -> list[str]:
+        errors: list[str] = []
+        if self.kind in {"concept", "number"} and not (self.terms or self.regex):
+            errors.append("needs terms or regex")
+        if self.kind == "number" and self.number is None:
+            errors.append("number entry needs 'number'")
+        if self.kind == "duration" and self.duration is None:
+            errors.append("duration entry needs 'duration'")
+        if self.kind == "category" and not self.values:
+            errors.append("category entry needs 'values'")
+        return errors
+
+
+class LexiconFile(_Strict):
+    version: str
+    description: str | None = None
+    entries: dict[str, LexiconEntry]
+
+
+class LexiconError(ValueError):
+    pass
+
+
+@lru_cache(maxsize=64)
+def load_lexicon_file(name: str, directory: Path = LEXICON_DIR) -> LexiconFile:
+    path = directory / f"{name}.yaml"
+    if not path.is_file():
+        raise LexiconError(f"no lexicon file {path.name}")
+    try:
+        lex = LexiconFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (yaml.YAMLError, ValueError) as exc:
+        raise LexiconError(f"{path.name}: {exc}") from exc
+    errors = [f"{key}: {e}" for key, entry in lex.entries.items() for e in entry.check()]
+    if errors:
+        raise LexiconError(f"{path.name}: " + "; ".join(errors))
+    return lex
+
+
+def resolve(ref: str, directory: Path = LEXICON_DIR) -> LexiconEntry:
+    """The entry ``file#entry``; raises :class:`LexiconError`."""
+    file, _, entry = ref.partition("#")
+    lex = load_lexicon_file(file, directory)
+    if entry not in lex.entries:
+        raise LexiconError(f"{file}.yaml has no entry {entry!r}")
+    return lex.entries[entry]
+
+
+@lru_cache(maxsize=4)
+def text_rules(directory: Path = LEXICON_DIR) -> TextRules:
+    path = directory / "_text.yaml"
+    return TextRules.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))

@@ -1,0 +1,48 @@
+"""CQL → ELM through the worker, once per content hash."""
+
+from __future__ import annotations
+
+from measures.engine.elm_cache import ElmCache, default_elm_cache, elm_key
+from measures.engine.errors import CqlTranslationError
+from measures.engine.models import TranslatedLibrary
+from measures.engine.worker import CqlWorker, get_worker
+
+
+async def translate_cql(
+    texts: list[str],
+    *,
+    worker: CqlWorker | None = None,
+    cache: ElmCache | None = None,
+    raise_on_error: bool = True,
+) -> list[TranslatedLibrary]:
+    """Translate each CQL text (they may include each other) to ELM JSON, in input order.
+
+    Cached ELM is reused; only misses go to the worker, in one request. With ``raise_on_error``
+    the first library with translator errors raises :class:`CqlTranslationError` (line/column).
+    """
+    cache = cache or default_elm_cache()
+    keys = [elm_key(text, texts) for text in texts]
+    results: list[TranslatedLibrary | None] = []
+    for key in keys:
+        elm = cache.get(key)
+        results.append(None if elm is None else _from_elm(elm))
+    missing = [i for i, r in enumerate(results) if r is None]
+    if missing:
+        raw = await (worker or get_worker()).request("translate", {"cql": texts})
+        translated = [TranslatedLibrary.model_validate(item) for item in raw]
+        for i in missing:
+            results[i] = translated[i]
+            if not translated[i].fatal and translated[i].elm is not None:
+                cache.put(keys[i], translated[i].elm or {})
+    done = [r for r in results if r is not None]
+    if raise_on_error:
+        for lib in done:
+            if lib.fatal or lib.elm is None:
+                raise CqlTranslationError(lib.fatal, library=lib.name, version=lib.version)
+    return done
+
+
+def _from_elm(elm: dict[str, object]) -> TranslatedLibrary:
+    library = elm.get("library")
+    ident = library.get("identifier", {}) if isinstance(library, dict) else {}
+    return TranslatedLibrary(name=ident.get("id"), version=ident.get("version"), elm=elm, errors=[])

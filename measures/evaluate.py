@@ -1,0 +1,99 @@
+"""``$evaluate-measure``: run a stored Measure over its subjects in one engine call → MeasureReport."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fhir_ops.errors import BadRequest, BusinessRuleViolation, NotFound
+from fhir_ops.store.protocol import ResourceRepository
+from measures.engine import CqlCalculationError, calculate_measure
+from measures.library_resolver import split_canonical
+from measures.measure_bundle import build_measure_bundle
+from measures.patient_data import patient_bundles, subject_patient_ids
+from measures.period import parse_period
+from measures.report import ReportType, build_measure_report
+
+REPORT_TYPES: dict[str, ReportType] = {
+    "subject": "individual",
+    "subject-list": "subject-list",
+    "population": "summary",
+}
+
+
+async def load_measure(
+    repo: ResourceRepository, *, measure_id: str | None, measure_url: str | None
+) -> dict[str, Any]:
+    if measure_id:
+        return await repo.read("Measure", measure_id)
+    if not measure_url:
+        raise BadRequest(
+            "a Measure id or the `measure` parameter (canonical) is required", expression=["measure"]
+        )
+    url, version = split_canonical(measure_url)
+    params = [("url", url)] + ([("version", version)] if version else [])
+    matches = (await repo.search("Measure", params)).matches
+    if not matches:
+        raise NotFound(f"Measure {measure_url} is not in the store", expression=["measure"])
+    return matches[0]
+
+
+def resolve_report_type(report_type: str | None, subject: str | None) -> ReportType:
+    """Spec defaults: ``subject`` when a (Patient) subject is given, else ``population``."""
+    is_patient = bool(subject) and not str(subject).startswith("Group/")
+    name = report_type or ("subject" if is_patient else "population")
+    if name not in REPORT_TYPES:
+        raise BadRequest(
+            f"reportType must be one of subject, subject-list, population (got '{name}')",
+            expression=["reportType"],
+        )
+    if name == "subject" and not is_patient:
+        raise BadRequest("reportType=subject needs a Patient subject", expression=["subject"])
+    return REPORT_TYPES[name]
+
+
+async def evaluate_measure(
+    repo: ResourceRepository,
+    *,
+    measure_id: str | None = None,
+    measure_url: str | None = None,
+    period_start: str | None,
+    period_end: str | None,
+    report_type: str | None,
+    subject: str | None,
+) -> dict[str, Any]:
+    """Evaluate a Measure (by ``measure_id``, or by canonical ``measure_url`` = ``url[|version]``).
+
+    - ``period_start``/``period_end``: FHIR dates or dateTimes; partial dates cover what they name
+      (``"2024"`` → the whole year). Missing bounds default to ``Measure.effectivePeriod``.
+    - ``report_type``: ``subject`` | ``subject-list`` | ``population``; default ``subject`` when
+      ``subject`` is a Patient, else ``population``.
+    - ``subject``: ``Patient/<id>`` or ``Group/<id>`` (its Patient members); none = every Patient.
+
+    All subjects go to the CQL worker in one call. Returns the MeasureReport (validated with R4B).
+    Raises :class:`fhir_ops.errors.BadRequest` / ``NotFound`` for bad input and
+    ``BusinessRuleViolation`` when the Measure's logic cannot be loaded or evaluated.
+    """
+    if subject is not None and not subject.strip():
+        subject = None
+    fhir_type = resolve_report_type(report_type, subject)
+    measure = await load_measure(repo, measure_id=measure_id, measure_url=measure_url)
+    period = parse_period(period_start, period_end, default=measure.get("effectivePeriod"))
+    prepared = await build_measure_bundle(repo, measure)
+    patient_ids = await subject_patient_ids(repo, subject)
+    bundles = await patient_bundles(repo, patient_ids, prepared.data_types)
+    try:
+        results = await calculate_measure(
+            prepared.bundle,
+            bundles,
+            period_start=period.fqm_start(),
+            period_end=period.fqm_end(),
+            include_evaluated=fhir_type == "individual",
+        )
+    except CqlCalculationError as exc:
+        raise BusinessRuleViolation(f"Measure/{measure.get('id')}: {exc.describe()}") from exc
+    report_subject = subject if fhir_type == "individual" else None
+    if report_subject and "/" not in report_subject:
+        report_subject = f"Patient/{report_subject}"
+    return build_measure_report(
+        measure, results, period=period, report_type=fhir_type, subject=report_subject
+    )

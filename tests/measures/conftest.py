@@ -1,0 +1,27 @@
+"""Shared fixtures for the measure tests: a store seeded with the built-in catalog and test patients."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from measures.builtin import builtin_resources
+from tests.measures.memory_repo import MemoryRepository
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def indicator_cases() -> list[dict[str, Any]]:
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(FIXTURES.glob("*/*.json"))]
+
+
+@pytest.fixture(scope="session")
+def seeded_repo() -> MemoryRepository:
+    repo = MemoryRepository(builtin_resources())
+    for case in indicator_cases():
+        for resource in case["resources"]:
+            repo.put(resource)
+    return repo
