@@ -7,6 +7,7 @@ from fhir_ops.data_access.record import EncounterRecord
 from measures.catalog.schema import IndicatorSpec
 
 ICD10_SYSTEMS = ("icd-10", "icd10")
+SNOMED = "http://snomed.info/sct"
 
 
 def condition_codes(record: EncounterRecord) -> list[str]:
@@ -19,11 +20,23 @@ def condition_codes(record: EncounterRecord) -> list[str]:
     ]
 
 
+def snomed_codes(record: EncounterRecord) -> set[str]:
+    return {
+        str(coding.get("code") or "")
+        for cond in record.conditions
+        for coding in (cond.get("code") or {}).get("coding") or []
+        if coding.get("system") == SNOMED
+    }
+
+
 def may_belong(spec: IndicatorSpec, record: EncounterRecord) -> bool:
-    """True when a Condition code starts with one of the ICD-10 prefixes or a note names the disease."""
+    """True when a Condition is coded with one of the ICD-10 prefixes or SNOMED codes, or a note names
+    the disease."""
     crit = spec.denominator
     codes = condition_codes(record)
     if any(code.upper().startswith(p.upper()) for code in codes for p in crit.icd10):
+        return True
+    if crit.snomed and snomed_codes(record) & set(crit.snomed):
         return True
     pattern = compile_terms(tuple(crit.terms))
     if pattern is None:

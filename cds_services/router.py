@@ -67,7 +67,15 @@ def cds_error_response(exc: CdsError) -> Response:
     return JSONResponse(body, status_code=exc.status)
 
 
-router = APIRouter(prefix="/cds-services", tags=["cds-hooks"], route_class=CdsRoute)
+_ERROR = {"content": {"application/json": {"schema": {"type": "object"}}}}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Malformed request", **_ERROR},
+    401: {"description": "Missing or invalid client JWT (empty body)"},
+    404: {"description": "No such CDS service", **_ERROR},
+    412: {"description": "Required data could not be obtained", **_ERROR},
+    503: {"description": "The service is not ready", **_ERROR},
+}
+router = APIRouter(prefix="/cds-services", tags=["cds-hooks"], route_class=CdsRoute, responses=_RESPONSES)
 
 
 @router.get("", response_model=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from measures.engine import CqlTranslationError, translate_cql
@@ -9,11 +10,11 @@ from measures.library_content import cql_of, with_elm
 from measures.translation_outcome import translation_violation
 
 
-async def prepare_library(resource: dict[str, Any]) -> dict[str, Any]:
+async def prepare_library(resource: dict[str, Any], *, includes: Sequence[str] = ()) -> dict[str, Any]:
     """Return ``resource`` with ``application/elm+json`` content translated from its ``text/cql``.
 
     A Library without CQL is returned unchanged. Included libraries are MedQC's FHIRHelpers 4.0.1
-    or must be translatable alongside (a Library whose includes are elsewhere in the store is
+    or the CQL texts given in ``includes``, or must be translatable alongside (a Library whose includes are elsewhere in the store is
     translated at evaluation time instead). Translation errors raise
     :class:`fhir_ops.errors.BusinessRuleViolation` (422) whose OperationOutcome has one issue per
     error with its line and column.
@@ -22,7 +23,7 @@ async def prepare_library(resource: dict[str, Any]) -> dict[str, Any]:
     if cql is None:
         return resource
     try:
-        (library,) = await translate_cql([cql])
+        library = (await translate_cql([cql, *includes]))[0]
     except CqlTranslationError as exc:
         if _only_missing_includes(exc):
             return resource

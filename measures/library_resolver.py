@@ -73,7 +73,7 @@ async def resolve_libraries(repo: ResourceRepository, main_canonical: str) -> li
     while queue:
         library = queue.pop(0)
         cql = cql_of(library)
-        includes = _cql_includes(cql) if cql is not None else elm_includes(elm_of(library) or {})
+        includes = cql_includes(cql) if cql is not None else elm_includes(elm_of(library) or {})
         for name, version in includes:
             if (name, version) in seen:
                 continue
@@ -105,5 +105,5 @@ async def resolve_libraries(repo: ResourceRepository, main_canonical: str) -> li
 _INCLUDE = re.compile(r"^\s*include\s+(?:\"([^\"]+)\"|([\w.]+))(?:\s+version\s+'([^']+)')?", re.MULTILINE)
 
 
-def _cql_includes(cql: str) -> list[tuple[str, str | None]]:
+def cql_includes(cql: str) -> list[tuple[str, str | None]]:
     return [(m.group(1) or m.group(2), m.group(3)) for m in _INCLUDE.finditer(cql)]

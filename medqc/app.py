@@ -21,7 +21,7 @@ from medqc.observability import (
     RequestContextMiddleware,
     configure_logging,
 )
-from medqc.services import Services, build_services
+from medqc.services import Services, build_services, cds_evaluator
 from medqc.settings import Settings, get_settings
 
 
@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.db = services.db
         app.state.data_source = services.data_source
+        app.state.cds_evaluator = cds_evaluator(services)
         try:
             yield
         finally:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from fhir_ops.errors import FhirError
 
@@ -14,26 +17,70 @@ log = logging.getLogger(__name__)
 
 
 def builtin_resources(services: Services) -> list[dict[str, Any]]:
-    """Everything MedQC ships: OperationDefinitions and the built-in indicator catalog."""
-    return [op.definition() for op in services.registry]
+    """Everything MedQC ships: OperationDefinitions, the structured (CQL) indicators with their
+    terminology, and the text-indicator catalog (one Measure per CMQCIC indicator, one Library per disease).
+    """
+    from measures.builtin import builtin_resources as cql_indicators
+    from measures.catalog.measures import catalog_libraries, catalog_measures
+
+    return [
+        *(op.definition() for op in services.registry),
+        *cql_indicators(),
+        *catalog_libraries(),
+        *catalog_measures(),
+    ]
 
 
-def _without_meta(resource: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in resource.items() if k != "meta"}
+SEED_TAG = "http://medqc.org/fhir/CodeSystem/seed-content"
+
+
+def content_hash(resource: dict[str, Any]) -> str:
+    return hashlib.sha256(orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
+
+
+def _seed_hash(resource: dict[str, Any]) -> str | None:
+    tags = (resource.get("meta") or {}).get("tag") or []
+    return next((t.get("code") for t in tags if t.get("system") == SEED_TAG), None)
+
+
+def dependency_order(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Libraries after the libraries they include (their CQL is translated on load); the rest first."""
+    from measures.library_content import cql_of
+    from measures.library_resolver import cql_includes
+
+    libraries = {str(r.get("name")): r for r in resources if r["resourceType"] == "Library"}
+    ordered: list[dict[str, Any]] = [r for r in resources if r["resourceType"] != "Library"]
+    done: set[str] = set()
+
+    def visit(name: str, trail: tuple[str, ...]) -> None:
+        if name in done or name not in libraries or name in trail:
+            return
+        cql = cql_of(libraries[name]) or ""
+        for included, _ in cql_includes(cql):
+            visit(included, (*trail, name))
+        done.add(name)
+        ordered.append(libraries[name])
+
+    for name in libraries:
+        visit(name, ())
+    return ordered
 
 
 async def seed_store(services: Services) -> int:
     """Write each built-in resource whose content differs from the stored one; returns the count written."""
     written = 0
-    for resource in builtin_resources(services):
+    for resource in dependency_order(builtin_resources(services)):
         rtype, rid = resource["resourceType"], resource["id"]
+        digest = content_hash(resource)
         try:
             current = await services.repo.read(rtype, rid)
         except FhirError:
             current = None
-        if current is not None and _without_meta(current) == _without_meta(resource):
+        if current is not None and _seed_hash(current) == digest:
             continue
-        await services.repo.update(rtype, rid, resource)
+        meta = dict(resource.get("meta") or {})
+        meta["tag"] = [*meta.get("tag", []), {"system": SEED_TAG, "code": digest}]
+        await services.repo.update(rtype, rid, {**resource, "meta": meta})
         written += 1
     if written:
         log.info("seeded built-in resources", extra={"written": written})

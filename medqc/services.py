@@ -12,7 +12,14 @@ from fhir_ops.data_access.record import ClinicalDataSource
 from fhir_ops.data_access.upstream import UpstreamSource
 from fhir_ops.operations.catalog import default_registry
 from fhir_ops.operations.registry import OperationRegistry
-from fhir_ops.store.sql_repository import SqlRepository
+from agents.discharge import DischargeJudge
+from agents.verifiers.policy import VerificationPolicy, default_policy
+from cds_services.qc_adapter import IndicatorMeta, QcEvaluator
+from fhir_ops.store.sql_repository import SqlRepository, WriteHook
+from measures.catalog import indicator_specs
+from measures.library_content import cql_of
+from measures.library_loader import prepare_library
+from measures.library_resolver import cql_includes
 from medqc.db import Database
 from medqc.migrate import upgrade_to_head
 from medqc.settings import Settings
@@ -25,7 +32,15 @@ class Services:
     repo: SqlRepository
     registry: OperationRegistry
     data_source: ClinicalDataSource
-    extras: dict[str, Any] = field(default_factory=dict)
+    fast_policy: VerificationPolicy = field(default_factory=default_policy)
+    full_policy: VerificationPolicy | None = None
+
+    def policy(self) -> VerificationPolicy:
+        """The policy of FHIR operations: the full one (with the language model) when configured."""
+        return self.full_policy or self.fast_policy
+
+    def policy_name(self) -> str:
+        return "full" if self.full_policy is not None else "fast"
 
     def capability_statement(self) -> dict[str, Any]:
         return capability_statement(
@@ -33,12 +48,50 @@ class Services:
         )
 
     async def close(self) -> None:
+        from measures.engine import get_worker
+
+        await get_worker().close()
         await self.db.dispose()
 
 
-def write_hooks() -> dict[str, Any]:
-    """Per-type hooks run before a resource is stored (e.g. translate a Library's CQL)."""
-    return {}
+def library_hook(repo: SqlRepository) -> WriteHook:
+    """Translate a Library's CQL on load, with the CQL of the libraries it includes (found by name)."""
+
+    async def included_cql(cql: str, seen: set[str]) -> list[str]:
+        texts: list[str] = []
+        for name, version in cql_includes(cql):
+            if name in seen or name == "FHIRHelpers":
+                continue
+            seen.add(name)
+            params = [("name:exact", name)] + ([("version", version)] if version else [])
+            found = await repo.search("Library", params)
+            source = cql_of(found.matches[0]) if found.matches else None
+            if source:
+                texts += [source, *await included_cql(source, seen)]
+        return texts
+
+    async def hook(resource: dict[str, Any]) -> dict[str, Any]:
+        cql = cql_of(resource)
+        includes = await included_cql(cql, {str(resource.get("name"))}) if cql else []
+        return await prepare_library(resource, includes=includes)
+
+    return hook
+
+
+def cds_evaluator(services: Services) -> QcEvaluator:
+    """The CDS Hooks evaluator: the discharge judge, with card texts from the indicator catalog."""
+    judge = DischargeJudge(services.repo, fast=services.fast_policy, full=services.full_policy)
+    meta = {
+        spec.canonical: IndicatorMeta(
+            key=spec.key,
+            title=spec.title,
+            core=spec.core,
+            definition=spec.text.definition,
+            definition_url=f"{services.settings.fhir_base}/Measure/{spec.id}",
+        )
+        for spec in indicator_specs()
+    }
+    return QcEvaluator(evaluate=judge, indicator=lambda canonical: meta.get(canonical.split("|")[0]))
 
 
 async def build_services(settings: Settings, *, migrate: bool = True, seed: bool | None = None) -> Services:
@@ -51,8 +104,8 @@ async def build_services(settings: Settings, *, migrate: bool = True, seed: bool
         db,
         default_count=settings.page_size_default,
         max_count=settings.page_size_max,
-        write_hooks=write_hooks(),
     )
+    repo.write_hooks["Library"] = library_hook(repo)
     data_source: ClinicalDataSource
     if settings.fhir_upstream:
         data_source = UpstreamSource(settings.fhir_upstream, token=settings.fhir_upstream_token)

@@ -14,6 +14,8 @@ from measures.catalog.schema import FactSpec
 
 IN_CONTEXT_CONFIDENCE = 0.9
 NEGATED_CONFIDENCE = 0.8
+#: An assessment the notes never mention was not documented: a weak "no", worth a second opinion.
+ABSENT_CONFIDENCE = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,17 @@ class LexicalVerifier:
             pos, neg = self._hits(entry, doc, note.reference)
             positives.extend(pos)
             negatives.extend(neg)
-        return self._verdict(fact, entry, positives, negatives)
+        verdict = self._verdict(fact, entry, positives, negatives)
+        if verdict.known or positives or negatives or fact.absent is None or not ctx.notes:
+            return verdict
+        return FactVerdict(
+            fact_id=fact.id,
+            value=fact.absent,
+            method="lexical",
+            confidence=ABSENT_CONFIDENCE,
+            evidence=[Evidence(reference=note.reference) for note in ctx.notes[:3]],
+            detail=f"not documented in the {len(ctx.notes)} note(s) of the record",
+        )
 
     def _hits(self, entry: LexiconEntry, doc: Document, ref: str) -> tuple[list[_Hit], list[_Hit]]:
         if entry.kind == "concept":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from fhir_ops.operations import evaluate_measure
+from fhir_ops.operations import evaluate_measure, qc_evaluate
 from fhir_ops.operations.registry import OperationRegistry
 
 
@@ -12,4 +12,5 @@ from fhir_ops.operations.registry import OperationRegistry
 def default_registry() -> OperationRegistry:
     registry = OperationRegistry()
     registry.register(evaluate_measure.OPERATION)
+    registry.register(qc_evaluate.OPERATION)
     return registry

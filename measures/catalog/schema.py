@@ -70,6 +70,11 @@ class FactSpec(_Strict):
     lexicon: str | None = Field(
         default=None, description="lexicon entry 'entry' (the disease's lexicon file) or 'file#entry'"
     )
+    absent: bool | None = Field(
+        default=None,
+        description="value when the notes never mention the fact (e.g. false: an assessment that is not "
+        "documented was not done); None keeps it unknown",
+    )
 
     @model_validator(mode="after")
     def _typed(self) -> FactSpec:
@@ -84,6 +89,7 @@ class DenominatorCriteria(_Strict):
     """Whether an encounter *may* belong to the denominator (used when the caller does not assert it)."""
 
     icd10: list[str] = Field(default_factory=list, description="ICD-10 code prefixes of the diagnosis")
+    snomed: list[str] = Field(default_factory=list, description="SNOMED CT codes of the diagnosis (exact)")
     terms: list[str] = Field(default_factory=list, description="diagnosis terms found in the notes")
     rule: str | None = Field(default=None, description="optional extra rule over facts (e.g. nihss <= 3)")
 

@@ -1,0 +1,125 @@
+"""The encounter-discharge flow: judge the record fast, keep the reports, refine in the background.
+
+The hook must answer in about 500 ms, so it runs the fast policy (structured + lexical). When a language
+model is configured, the full policy re-judges the same record in the background; its reports replace
+the fast ones in the store (the review page shows them) and are served on the next call for an unchanged
+record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+
+from agents.qc_evaluate import Policy, qc_evaluate
+from fhir_ops.data_access.record import EncounterRecord
+from fhir_ops.errors import FhirError
+from fhir_ops.store.protocol import ResourceRepository
+
+log = logging.getLogger(__name__)
+
+EXT_RECORD_HASH = "http://medqc.org/fhir/StructureDefinition/qc-record-hash"
+EXT_POLICY = "http://medqc.org/fhir/StructureDefinition/qc-policy"
+
+
+def record_hash(record: EncounterRecord) -> str:
+    """A digest of what the judgement depends on (the resources, not their meta)."""
+    payload = [{k: v for k, v in r.items() if k != "meta"} for r in record.resources()]
+    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
+
+
+def report_id(encounter_id: str, report: dict[str, Any]) -> str:
+    measure_id = str(report.get("measure", "")).split("|")[0].rsplit("/", 1)[-1]
+    return f"qc-{encounter_id}-{measure_id}"[:64]
+
+
+def _stamp(report: dict[str, Any], digest: str, policy: str) -> dict[str, Any]:
+    extensions = [
+        e for e in report.get("extension") or [] if e.get("url") not in {EXT_RECORD_HASH, EXT_POLICY}
+    ]
+    extensions += [{"url": EXT_RECORD_HASH, "valueString": digest}, {"url": EXT_POLICY, "valueCode": policy}]
+    return {**report, "extension": extensions}
+
+
+def _ext(report: dict[str, Any], url: str) -> Any:
+    return next((e.get("valueString") or e.get("valueCode") for e in report.get("extension") or [] if e.get("url") == url), None)
+
+
+async def store_reports(
+    repo: ResourceRepository, encounter_id: str, bundle: dict[str, Any], *, digest: str, policy: str
+) -> None:
+    """Keep the latest report of each measure for the encounter (one versioned resource per pair)."""
+    for entry in bundle.get("entry") or []:
+        report = _stamp(dict(entry["resource"]), digest, policy)
+        report["id"] = report_id(encounter_id, report)
+        await repo.update("MeasureReport", report["id"], report)
+
+
+class DischargeJudge:
+    """Fast judgement for the hook, with stored results and an optional background refinement."""
+
+    def __init__(
+        self,
+        repo: ResourceRepository,
+        *,
+        fast: Policy,
+        full: Policy | None = None,
+        spawn: Callable[[Awaitable[None]], Any] | None = None,
+    ) -> None:
+        self.repo = repo
+        self.fast = fast
+        self.full = full
+        self._spawn = spawn or (lambda coro: asyncio.get_running_loop().create_task(coro))
+        self._pending: set[Any] = set()
+
+    async def __call__(self, record: EncounterRecord) -> dict[str, Any]:
+        digest = record_hash(record)
+        encounter_id = (record.encounter or {}).get("id")
+        bundle = await qc_evaluate(record, measures=None, denominator_asserted=False, policy=self.fast)
+        if encounter_id:
+            bundle = await self._prefer_refined(encounter_id, bundle, digest)
+            await self._keep(encounter_id, bundle, digest, "fast")
+            if self.full is not None:
+                task = self._spawn(self._refine(record, encounter_id, digest))
+                self._pending.add(task)
+                if hasattr(task, "add_done_callback"):
+                    task.add_done_callback(self._pending.discard)
+        return bundle
+
+    async def _prefer_refined(self, encounter_id: str, bundle: dict[str, Any], digest: str) -> dict[str, Any]:
+        """Swap in the stored full-policy report of a measure when it judged this very record."""
+        entries = []
+        for entry in bundle.get("entry") or []:
+            try:
+                stored = await self.repo.read("MeasureReport", report_id(encounter_id, entry["resource"]))
+            except FhirError:
+                stored = None
+            if stored and _ext(stored, EXT_RECORD_HASH) == digest and _ext(stored, EXT_POLICY) == "full":
+                entries.append({**entry, "resource": stored})
+            else:
+                entries.append(entry)
+        return {**bundle, "entry": entries}
+
+    async def _keep(self, encounter_id: str, bundle: dict[str, Any], digest: str, policy: str) -> None:
+        fresh = {
+            **bundle,
+            "entry": [e for e in bundle.get("entry") or [] if _ext(e["resource"], EXT_POLICY) != "full"],
+        }
+        try:
+            await store_reports(self.repo, encounter_id, fresh, digest=digest, policy=policy)
+        except FhirError as exc:  # the hook still answers; the review page misses this run
+            log.warning("could not store QC reports", extra={"error": exc.diagnostics})
+
+    async def _refine(self, record: EncounterRecord, encounter_id: str, digest: str) -> None:
+        assert self.full is not None
+        try:
+            bundle = await qc_evaluate(record, measures=None, denominator_asserted=False, policy=self.full)
+        except Exception:  # noqa: BLE001 - background work must never take the service down
+            log.exception("background QC refinement failed")
+            return
+        await self._keep(encounter_id, bundle, digest, "full")

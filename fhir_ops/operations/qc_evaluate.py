@@ -1,0 +1,114 @@
+"""``$qc-evaluate``: judge an encounter against the indicator catalog (facts → rules), with evidence.
+
+Instance level (``Encounter/{id}/$qc-evaluate``) reads the encounter from the configured data source and
+keeps the reports in the store (``MeasureReport/qc-<encounter>-<measure>``), for the review page.
+System level (``$qc-evaluate``) judges the Bundle it is given and stores nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.discharge import record_hash, store_reports
+from agents.qc_evaluate import qc_evaluate
+from fhir_ops.data_access.record import EncounterRecord, record_from_resources
+from fhir_ops.errors import BadRequest, NotFound
+from fhir_ops.operations.registry import Operation, OperationParam, OperationRequest
+from fhir_ops.search.indexer import normalise_reference
+from measures.catalog import spec_for
+from measures.catalog.schema import IndicatorSpec
+
+PARAMETERS = (
+    OperationParam(
+        "bundle",
+        "Bundle",
+        documentation="System level: Patient, Encounter, notes (DocumentReference, base64 text/plain) and "
+        "coded resources",
+    ),
+    OperationParam(
+        "encounter",
+        "Reference",
+        also=("string",),
+        documentation="Which Encounter of the bundle (default: the only one)",
+    ),
+    OperationParam(
+        "measure",
+        "string",
+        max="*",
+        also=("canonical",),
+        documentation="Measure/x, a canonical url or a CMQCIC key (default: every measure whose denominator "
+        "the encounter may belong to)",
+    ),
+    OperationParam(
+        "denominatorAsserted",
+        "boolean",
+        documentation="The caller already placed the encounter in the denominator: judge only the numerator",
+    ),
+    OperationParam("return", "Bundle", use="out", min=1, documentation="Individual MeasureReports"),
+)
+
+
+def resolve_measures(values: list[str]) -> list[IndicatorSpec] | None:
+    if not values:
+        return None
+    specs = []
+    for value in values:
+        key = value.split("|")[0] if "://" in value else value.removeprefix("Measure/")
+        spec = spec_for(key)
+        if spec is None:
+            raise NotFound(f"No catalog measure '{value}'", expression=["measure"])
+        specs.append(spec)
+    return specs
+
+
+def _bundle_record(bundle: dict[str, Any], encounter: Any) -> EncounterRecord:
+    resources = [e["resource"] for e in bundle.get("entry") or [] if isinstance(e, dict) and "resource" in e]
+    if not all(isinstance(r, dict) and isinstance(r.get("resourceType"), str) for r in resources):
+        raise BadRequest("Every bundle entry must carry a resource with a resourceType", expression=["bundle"])
+    encounters = [r for r in resources if r["resourceType"] == "Encounter"]
+    encounter_id: str | None = None
+    if isinstance(encounter, dict):
+        encounter = encounter.get("reference")
+    if isinstance(encounter, str):
+        encounter_id = normalise_reference(encounter)[1].removeprefix("urn:uuid:")
+        if not any(e.get("id") == encounter_id for e in encounters):
+            raise NotFound(f"Encounter '{encounter}' is not in the bundle", expression=["encounter"])
+    elif len(encounters) > 1:
+        raise BadRequest("The bundle holds several Encounters: name one with 'encounter'", expression=["encounter"])
+    return record_from_resources(resources, encounter_id)
+
+
+async def qc_evaluate_handler(request: OperationRequest) -> dict[str, Any]:
+    services = request.services
+    measures = resolve_measures([str(v) for v in request.all("measure")])
+    asserted = bool(request.one("denominatorAsserted", False))
+    if request.resource_id is not None:
+        if request.one("bundle") is not None:
+            raise BadRequest("'bundle' is only accepted at the system level", expression=["bundle"])
+        record = await services.data_source.encounter_record(request.resource_id)
+    else:
+        bundle = request.one("bundle")
+        if bundle is None:
+            raise BadRequest("Parameter 'bundle' is required at the system level", expression=["bundle"])
+        record = _bundle_record(bundle, request.one("encounter"))
+    result = await qc_evaluate(record, measures=measures, denominator_asserted=asserted, policy=services.policy())
+    if request.resource_id is not None:
+        await store_reports(
+            services.repo, request.resource_id, result, digest=record_hash(record), policy=services.policy_name()
+        )
+    return result
+
+
+OPERATION = Operation(
+    code="qc-evaluate",
+    title="Quality-control evaluation of an encounter",
+    description="Judge an encounter against the national single-disease quality-control indicators: each "
+    "indicator's facts are verified (coded data first, then the notes) with evidence, and its rule is "
+    "applied in three-valued logic. Returns a Bundle of individual MeasureReports; each fact verdict is a "
+    "contained Observation with its evidence (see conformance/qc-measurereport-profile.md).",
+    levels=("system", "instance"),
+    resource_types=("Encounter",),
+    handler=qc_evaluate_handler,
+    parameters=PARAMETERS,
+    affects_state=False,
+)
