@@ -18,9 +18,9 @@ CODE_SYSTEMS: dict[str, str] = {
     "loinc": "http://loinc.org",
     "snomed": "http://snomed.info/sct",
     "icd10": "http://hl7.org/fhir/sid/icd-10",
-    "icd10cn": "urn:medqc:cs:icd-10-cn-2.0",
+    "icd10cn": "http://medqc.org/fhir/CodeSystem/icd-10-cn-clinical-2.0",
     "icd9cm3": "http://hl7.org/fhir/sid/icd-9-cm",
-    "icd9cm3cn": "urn:medqc:cs:icd-9-cm-3-cn-2.0",
+    "icd9cm3cn": "http://medqc.org/fhir/CodeSystem/icd-9-cm-3-cn-2.0",
     "atc": "http://www.whocc.no/atc",
     "rxnorm": "http://www.nlm.nih.gov/research/umls/rxnorm",
 }
