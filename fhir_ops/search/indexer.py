@@ -113,6 +113,8 @@ def _entries_for(param: SearchParam, resource: dict[str, Any]) -> Iterator[Index
                     yield IndexEntry(param.name, None, fold_string(value))
             elif param.type == "uri" and isinstance(value, str):
                 yield IndexEntry(param.name, None, value)
+                if "|" in value:  # a versioned canonical also matches its unversioned url
+                    yield IndexEntry(param.name, None, value.split("|", 1)[0])
 
 
 def index_resource(resource: dict[str, Any]) -> list[IndexEntry]:

@@ -174,6 +174,7 @@ SEARCH_PARAMETERS: dict[str, tuple[SearchParam, ...]] = {
         _p("patient", "reference", "subject", targets=_PATIENT),
         _p("subject", "reference", "subject"),
         _p("measure", "uri", "measure"),
+        _p("evaluated-resource", "reference", "evaluatedResource"),
         _p("status", "token", "status"),
         _p("date", "date", "date"),
         _p("period", "date", "period"),
