@@ -81,3 +81,23 @@ def _register_eval() -> None:
 
 
 _register_eval()
+
+catalog_app = typer.Typer(help="The built-in indicator catalog.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+
+
+@catalog_app.command("list")
+def catalog_list(
+    disease: Annotated[str | None, typer.Option(help="only this disease slug (e.g. af, stemi)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """List the catalog's indicators: Measure id, version, core flag, disease and CMQCIC key."""
+    from measures.catalog.measures import catalog_rows
+
+    rows = [r for r in catalog_rows() if disease is None or r["disease"] == disease]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        typer.echo(f"{row['id']:<40} {row['version']:<7} {row['core']:<5} {row['disease']:<11} {row['key']}")
+    typer.echo(f"{len(rows)} indicators")

@@ -146,8 +146,16 @@ def summarise(method: str, results: list[RowResult]) -> dict[str, Any]:
     }
 
 
+async def warm_up(rows: list[dict[str, Any]]) -> None:
+    """Load each indicator's spec and compile its lexicons once, so latencies are steady-state."""
+    policy = policy_for("lexical")
+    for key in dict.fromkeys(str(r["unique_id"]) for r in rows):
+        await evaluate_row({"unique_id": key, "patient note": "出院记录。", "label": "No"}, -1, policy)
+
+
 async def run_eval(rows: list[dict[str, Any]], method: str) -> dict[str, Any]:
     policy = policy_for(method)
+    await warm_up(rows)
     results = [await evaluate_row(row, i, policy) for i, row in enumerate(rows)]
     return summarise(method, results)
 
