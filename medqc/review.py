@@ -17,7 +17,11 @@ _ENV = Environment(
 )
 SD = "http://medqc.org/fhir/StructureDefinition/"
 
-router = APIRouter(prefix="/review", tags=["review"])
+router = APIRouter(
+    prefix="/review",
+    tags=["review"],
+    responses={400: {"description": "Invalid encounter id (OperationOutcome)"}},
+)
 
 
 def _ext(element: dict[str, Any], name: str) -> list[dict[str, Any]]:

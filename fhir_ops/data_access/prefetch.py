@@ -13,7 +13,7 @@ import asyncio
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 import httpx
 
@@ -83,9 +83,10 @@ class FhirServerClient:
         return f"FhirServerClient({self.base_url!r})"
 
     async def fetch(self, relative: str) -> Resource | None:
-        """GET ``relative`` (a read or a search); searches follow ``next`` links. None: no such resource."""
+        """GET ``relative`` (a read or a search); searches follow ``next`` links unless they ask for one page
+        (``_count``, e.g. the 5 latest encounters). None: no such resource."""
         resource = await self._get(f"{self.base_url}/{relative.lstrip('/')}")
-        if resource is None or resource.get("resourceType") != "Bundle":
+        if resource is None or resource.get("resourceType") != "Bundle" or asks_for_one_page(relative):
             return resource
         return await self.complete(resource)
 
@@ -128,6 +129,18 @@ class FhirServerClient:
         if not isinstance(body, dict):
             raise PreconditionFailed("fhirServer answered with something that is not a FHIR resource")
         return body
+
+
+def asks_for_one_page(query: str) -> bool:
+    """True for a search that sets its page size: its first page is the answer, not the whole result.
+
+    >>> asks_for_one_page("Encounter?patient=1&_sort=-date&_count=5")
+    True
+    >>> asks_for_one_page("Condition?patient=1")
+    False
+    """
+    _, _, params = query.partition("?")
+    return "_count" in parse_qs(params)
 
 
 def _next_link(bundle: Resource) -> str | None:
@@ -176,7 +189,8 @@ class PrefetchSource:
                 return None
             if not isinstance(value, dict):
                 raise PreconditionFailed(f"prefetch {key!r} is not a FHIR resource")
-            if value.get("resourceType") == "Bundle" and _next_link(value) is not None:
+            paged = _next_link(value) is not None and not asks_for_one_page(self._templates[key])
+            if value.get("resourceType") == "Bundle" and paged:
                 if self._server is None:
                     raise PreconditionFailed(f"prefetch {key!r} is paged and there is no fhirServer to page")
                 return await self._server.complete(value)
