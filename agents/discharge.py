@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 EXT_RECORD_HASH = "http://medqc.org/fhir/StructureDefinition/qc-record-hash"
 EXT_POLICY = "http://medqc.org/fhir/StructureDefinition/qc-policy"
+#: How many encounters' last stored judgement the judge remembers (to skip storing it again).
+STORED_MEMORY = 4096
 
 
 def record_hash(record: EncounterRecord) -> str:
@@ -47,17 +49,30 @@ def _stamp(report: dict[str, Any], digest: str, policy: str) -> dict[str, Any]:
 
 
 def _ext(report: dict[str, Any], url: str) -> Any:
-    return next((e.get("valueString") or e.get("valueCode") for e in report.get("extension") or [] if e.get("url") == url), None)
+    return next(
+        (
+            e.get("valueString") or e.get("valueCode")
+            for e in report.get("extension") or []
+            if e.get("url") == url
+        ),
+        None,
+    )
 
 
 async def store_reports(
     repo: ResourceRepository, encounter_id: str, bundle: dict[str, Any], *, digest: str, policy: str
 ) -> None:
-    """Keep the latest report of each measure for the encounter (one versioned resource per pair)."""
+    """Keep the latest report of each measure for the encounter (one versioned resource per pair),
+    in one transaction."""
+    entries = []
     for entry in bundle.get("entry") or []:
         report = _stamp(dict(entry["resource"]), digest, policy)
         report["id"] = report_id(encounter_id, report)
-        await repo.update("MeasureReport", report["id"], report)
+        entries.append(
+            {"resource": report, "request": {"method": "PUT", "url": f"MeasureReport/{report['id']}"}}
+        )
+    if entries:
+        await repo.transaction({"resourceType": "Bundle", "type": "transaction", "entry": entries})
 
 
 class DischargeJudge:
@@ -76,20 +91,34 @@ class DischargeJudge:
         self.full = full
         self._spawn = spawn or (lambda coro: asyncio.get_running_loop().create_task(coro))
         self._pending: set[Any] = set()
+        self._stored: dict[str, tuple[str, str]] = {}
 
     async def __call__(self, record: EncounterRecord) -> dict[str, Any]:
         digest = record_hash(record)
         encounter_id = (record.encounter or {}).get("id")
-        bundle = await qc_evaluate(record, measures=None, denominator_asserted=False, policy=self.fast)
+        # Reports are validated where they are served as FHIR ($qc-evaluate); here they become cards.
+        bundle = await qc_evaluate(
+            record, measures=None, denominator_asserted=False, policy=self.fast, validate=False
+        )
         if encounter_id:
-            bundle = await self._prefer_refined(encounter_id, bundle, digest)
-            await self._keep(encounter_id, bundle, digest, "fast")
             if self.full is not None:
-                task = self._spawn(self._refine(record, encounter_id, digest))
-                self._pending.add(task)
-                if hasattr(task, "add_done_callback"):
-                    task.add_done_callback(self._pending.discard)
+                bundle = await self._prefer_refined(encounter_id, bundle, digest)
+            self._background(self._keep(encounter_id, bundle, digest, "fast"))
+            if self.full is not None:
+                self._background(self._refine(record, encounter_id, digest))
         return bundle
+
+    def _background(self, work: Awaitable[None]) -> None:
+        """Run ``work`` after the response: storing and refining never delay the hook."""
+        task = self._spawn(work)
+        self._pending.add(task)
+        if hasattr(task, "add_done_callback"):
+            task.add_done_callback(self._pending.discard)
+
+    async def drain(self) -> None:
+        """Wait for the background work in flight (shutdown, tests)."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
 
     async def _prefer_refined(self, encounter_id: str, bundle: dict[str, Any], digest: str) -> dict[str, Any]:
         """Swap in the stored full-policy report of a measure when it judged this very record."""
@@ -106,6 +135,11 @@ class DischargeJudge:
         return {**bundle, "entry": entries}
 
     async def _keep(self, encounter_id: str, bundle: dict[str, Any], digest: str, policy: str) -> None:
+        if self._stored.get(encounter_id) == (digest, policy):
+            return  # this very judgement is already stored
+        self._stored[encounter_id] = (digest, policy)
+        if len(self._stored) > STORED_MEMORY:
+            self._stored.pop(next(iter(self._stored)))
         fresh = {
             **bundle,
             "entry": [e for e in bundle.get("entry") or [] if _ext(e["resource"], EXT_POLICY) != "full"],
