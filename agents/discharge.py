@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
@@ -84,7 +84,7 @@ class DischargeJudge:
         *,
         fast: Policy,
         full: Policy | None = None,
-        spawn: Callable[[Awaitable[None]], Any] | None = None,
+        spawn: Callable[[Coroutine[Any, Any, None]], Any] | None = None,
     ) -> None:
         self.repo = repo
         self.fast = fast
@@ -108,7 +108,7 @@ class DischargeJudge:
                 self._background(self._refine(record, encounter_id, digest))
         return bundle
 
-    def _background(self, work: Awaitable[None]) -> None:
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` after the response: storing and refining never delay the hook."""
         task = self._spawn(work)
         self._pending.add(task)
@@ -153,7 +153,7 @@ class DischargeJudge:
         assert self.full is not None
         try:
             bundle = await qc_evaluate(record, measures=None, denominator_asserted=False, policy=self.full)
-        except Exception:  # noqa: BLE001 - background work must never take the service down
+        except Exception:
             log.exception("background QC refinement failed")
             return
         await self._keep(encounter_id, bundle, digest, "full")

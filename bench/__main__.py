@@ -40,7 +40,7 @@ def _last_json(text: str) -> dict[str, Any] | None:
 
 def run(name: str, argv: list[str]) -> dict[str, Any]:
     started = time.perf_counter()
-    proc = subprocess.run(  # noqa: S603 - our own scripts
+    proc = subprocess.run(
         [sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, timeout=1800, check=False
     )
     elapsed = round(time.perf_counter() - started, 1)

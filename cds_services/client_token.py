@@ -34,7 +34,13 @@ class ClientIssuer:
     def token(self, audience: str, *, lifetime_s: int = 300) -> str:
         now = int(time.time())
         header = {"alg": "ES384", "typ": "JWT", "kid": self.key.kid}
-        claims = {"iss": self.issuer, "aud": audience, "iat": now, "exp": now + lifetime_s, "jti": uuid.uuid4().hex}
+        claims = {
+            "iss": self.issuer,
+            "aud": audience,
+            "iat": now,
+            "exp": now + lifetime_s,
+            "jti": uuid.uuid4().hex,
+        }
         return jwt.encode(header, claims, self.key, algorithms=["ES384"])
 
     def headers(self, audience: str) -> dict[str, str]:

@@ -23,10 +23,12 @@ class _Strict(BaseModel):
 
 
 class CueOverrides(_Strict):
-    """Per-entry changes to the default cue lists."""
+    """Per-entry changes to the default cue lists; ``off: true`` disables this kind of cue entirely
+    (for terms that already carry their polarity, such as 淋巴结未见转移)."""
 
     add: list[str] = Field(default_factory=list)
     remove: list[str] = Field(default_factory=list)
+    off: bool = Field(default=False, description="no cues of this kind for the entry (add is ignored)")
 
 
 class Cues(_Strict):
@@ -61,6 +63,18 @@ class NumberSpec(_Strict):
     min: float | None = None
     max: float | None = None
     scale_fraction: bool = Field(default=False, description="read 0.55 as 55 (percent written as fraction)")
+    select: Literal["first", "max", "min", "sum"] = Field(
+        default="first",
+        description="which number answers: the first found, the largest, the smallest, or the sum of the "
+        "counts in one sentence/section (肠旁4枚、中间4枚、中央4枚 → 12)",
+    )
+    sum_scope: Literal["sentence", "section"] = Field(
+        default="sentence", description="select: sum adds the numbers within one sentence or one section"
+    )
+    same_clause: bool = Field(
+        default=False,
+        description="do not read a number across ，；。 after the anchor (NIHSS：3分 still reads)",
+    )
 
 
 class DurationSpec(_Strict):
@@ -97,8 +111,16 @@ class LexiconEntry(_Strict):
     )
     sections: list[str] = Field(default_factory=list, description="only these sections (empty = all)")
     exclude_sections: list[str] = Field(default_factory=list)
+    exclude_sentence: list[str] = Field(
+        default_factory=list, description="a mention is ignored if one of these is anywhere in its sentence"
+    )
     negation: CueOverrides = Field(default_factory=CueOverrides)
     uncertainty: CueOverrides = Field(default_factory=CueOverrides)
+    inner_cues: bool = Field(
+        default=False,
+        description="also look for cues inside a regex match (脑室系统未见积血 for 're:脑室.{0,6}积血'); "
+        "cues written in the pattern itself do not count",
+    )
     on_negated: bool | None = Field(default=False, description="value when every mention is negated")
     number: NumberSpec | None = None
     duration: DurationSpec | None = None

@@ -13,9 +13,9 @@ from measures.translation_outcome import translation_violation
 async def prepare_library(resource: dict[str, Any], *, includes: Sequence[str] = ()) -> dict[str, Any]:
     """Return ``resource`` with ``application/elm+json`` content translated from its ``text/cql``.
 
-    A Library without CQL is returned unchanged. Included libraries are MedQC's FHIRHelpers 4.0.1
-    or the CQL texts given in ``includes``, or must be translatable alongside (a Library whose includes are elsewhere in the store is
-    translated at evaluation time instead). Translation errors raise
+    A Library without CQL is returned unchanged. Included libraries are MedQC's FHIRHelpers 4.0.1,
+    the CQL texts given in ``includes``, or libraries loaded later (such a Library is translated at
+    evaluation time instead). Translation errors raise
     :class:`fhir_ops.errors.BusinessRuleViolation` (422) whose OperationOutcome has one issue per
     error with its line and column.
     """

@@ -8,7 +8,6 @@ import re
 import secrets
 import sys
 import time
-from typing import Any
 
 import orjson
 from prometheus_client import Counter, Histogram

@@ -64,7 +64,9 @@ def report_view(report: dict[str, Any], measure: dict[str, Any] | None) -> dict[
     counts = {p["code"]["coding"][0]["code"]: p.get("count", 0) for p in group.get("population") or []}
     review = any(e.get("valueBoolean") for e in _ext(group, "qc-needs-review"))
     met = bool(counts.get("numerator"))
-    verdict, css = ("met", "met") if met else (("needs review", "review") if review else ("not met", "not-met"))
+    verdict, css = (
+        ("met", "met") if met else (("needs review", "review") if review else ("not met", "not-met"))
+    )
     if not counts.get("denominator"):
         verdict, css = "not applicable", "review"
     policy = next((e.get("valueCode") for e in _ext(report, "qc-policy")), "fast")
@@ -99,5 +101,7 @@ async def review_encounter(request: Request, encounter_id: str) -> HTMLResponse:
         except FhirError:
             measure = None
         reports.append(report_view(report, measure))
-    html = _ENV.get_template("review.html.j2").render(encounter_id=encounter_id, patient=patient, reports=reports)
+    html = _ENV.get_template("review.html.j2").render(
+        encounter_id=encounter_id, patient=patient, reports=reports
+    )
     return HTMLResponse(html)

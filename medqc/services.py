@@ -6,15 +6,15 @@ from dataclasses import dataclass, field
 from importlib.metadata import version
 from typing import Any
 
+from agents.discharge import DischargeJudge
+from agents.verifiers.policy import VerificationPolicy, default_policy
+from cds_services.qc_adapter import IndicatorMeta, QcEvaluator
 from conformance.capability import capability_statement
 from fhir_ops.data_access.embedded import RepositorySource
 from fhir_ops.data_access.record import ClinicalDataSource
 from fhir_ops.data_access.upstream import UpstreamSource
 from fhir_ops.operations.catalog import default_registry
 from fhir_ops.operations.registry import OperationRegistry
-from agents.discharge import DischargeJudge
-from agents.verifiers.policy import VerificationPolicy, default_policy
-from cds_services.qc_adapter import IndicatorMeta, QcEvaluator
 from fhir_ops.store.sql_repository import SqlRepository, WriteHook
 from measures.catalog import indicator_specs
 from measures.library_content import cql_of
@@ -59,11 +59,11 @@ def library_hook(repo: SqlRepository) -> WriteHook:
 
     async def included_cql(cql: str, seen: set[str]) -> list[str]:
         texts: list[str] = []
-        for name, version in cql_includes(cql):
+        for name, wanted in cql_includes(cql):
             if name in seen or name == "FHIRHelpers":
                 continue
             seen.add(name)
-            params = [("name:exact", name)] + ([("version", version)] if version else [])
+            params = [("name:exact", name)] + ([("version", wanted)] if wanted else [])
             found = await repo.search("Library", params)
             source = cql_of(found.matches[0]) if found.matches else None
             if source:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,6 +28,8 @@ class CueSet:
         def merged(base: list[str], over: CueOverrides | None) -> tuple[str, ...]:
             if over is None:
                 return tuple(base)
+            if over.off:
+                return ()
             return tuple(c for c in [*base, *over.add] if c not in over.remove)
 
         return cls(
@@ -91,3 +94,84 @@ def polarity(clause: str, start: int, end: int, cues: CueSet) -> Polarity:
         if hits:
             return kind  # type: ignore[return-value]
     return "affirmed"
+
+
+def inner_polarity(span: str, cues: CueSet, authored: str = "") -> Polarity:
+    """Polarity from a pre cue strictly inside a matched span (脑室系统未见积血 for ``脑室.{0,6}积血``).
+
+    Only characters between the first and the last one of the span are searched; a cue that occurs in
+    ``authored`` (the pattern the author wrote, e.g. ``淋巴结.{0,4}未见转移``) is part of the term and does
+    not count, nor does a cue followed by a terminator inside the span.
+
+    >>> from knowledge_base.lexicon import text_rules
+    >>> cs = CueSet.build(text_rules().cues)
+    >>> inner_polarity("脑室系统未见积血", cs), inner_polarity("脑室系统积血", cs)
+    ('negated', 'affirmed')
+    >>> inner_polarity("淋巴结未见转移", cs, authored="淋巴结.{0,4}未见转移")
+    'affirmed'
+    """
+    inner = _masked(span, cues.pseudo)[1:-1]
+    found: list[tuple[int, int, Polarity]] = []
+    for kind, pre_cues in (("negated", cues.negation_pre), ("uncertain", cues.uncertainty_pre)):
+        usable = tuple(c for c in pre_cues if c not in authored)
+        cue = _closest_pre(inner, usable)
+        if cue is not None and not any(t in inner[cue[1] :] for t in cues.terminators):
+            found.append((cue[1], cue[1] - cue[0], kind))  # type: ignore[arg-type]
+    return max(found)[2] if found else "affirmed"
+
+
+_LIST_MARKER = re.compile(r"(?:^|[^\d.])\d+\s*、$|^\s*[一二三四五六七八九十]+、$")
+
+
+def enumeration_polarity(items: list[str], cues: CueSet) -> Polarity:
+    """Polarity a pre cue in an earlier item of a 、-enumeration gives to the items after it.
+
+    ``items`` are the clauses before the mention's clause, nearest last, each ending with its separator.
+    The walk back stops at an item not ending with 、, at a list number (1、 一、) and at an item holding a
+    terminator; a cue counts when it lies within ``cues.window`` characters before its item's 、.
+
+    >>> from knowledge_base.lexicon import text_rules
+    >>> cs = CueSet.build(text_rules().cues)
+    >>> enumeration_polarity(["建议行ECT、"], cs), enumeration_polarity(["无发热、", "咳嗽、"], cs)
+    ('uncertain', 'negated')
+    >>> enumeration_polarity(["诊断：", "1、"], cs), enumeration_polarity(["有发热，"], cs)
+    ('affirmed', 'affirmed')
+    """
+    for item in reversed(items):
+        if not item.endswith("、") or _LIST_MARKER.search(item):
+            break
+        body = _masked(item[:-1], cues.pseudo)
+        pol = _enumeration_cue(body, cues)
+        if pol != "affirmed":
+            return pol
+        if any(t in body for t in cues.terminators):
+            break
+    return "affirmed"
+
+
+#: Characters after which a one-character cue (无, 未, 不, 非) starts a phrase: 患者无…, 均无…
+_CUE_LEAD = frozenset("者人均亦也且")
+
+
+def _enumeration_cue(body: str, cues: CueSet) -> Polarity:
+    """The nearest pre cue within ``cues.window`` of the end of an enumeration item. A one-character cue
+    counts only at a phrase start (item start, after punctuation or 患者/均/亦…), so the 非 of 替罗非班 or
+    the 无 of a word does not negate the following items."""
+    lo = max(0, len(body) - cues.window)
+    found: list[tuple[int, int, Polarity]] = []
+    for kind, pre_cues in (("negated", cues.negation_pre), ("uncertain", cues.uncertainty_pre)):
+        for cue in pre_cues:
+            pos = body.rfind(cue, lo)
+            while pos >= 0:
+                lead = body[pos - 1] if pos > 0 else ""
+                phrase_start = not lead or not _is_cjk(lead) or lead in _CUE_LEAD
+                if len(cue) > 1 or phrase_start:
+                    if not any(t in body[pos + len(cue) :] for t in cues.terminators):
+                        found.append((pos + len(cue), len(cue), kind))  # type: ignore[arg-type]
+                    break
+                pos = body.rfind(cue, lo, pos)
+    return max(found)[2] if found else "affirmed"
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff"

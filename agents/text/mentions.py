@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from agents.text.cues import CueSet, Polarity, polarity
+from agents.text.cues import CueSet, Polarity, enumeration_polarity, inner_polarity, polarity
 from agents.text.document import Document, Sentence
 from knowledge_base.lexicon import LexiconEntry, text_rules
 
@@ -45,6 +45,37 @@ def compile_terms(terms: tuple[str, ...], patterns: tuple[str, ...] = ()) -> re.
     return re.compile("|".join(alts), re.IGNORECASE) if alts else None
 
 
+def _authored_pattern(entry_terms: tuple[str, ...], patterns: tuple[str, ...], matched: str) -> str | None:
+    """The regex source(s) that produced ``matched``; None when it is a literal term (cues inside a
+    literal term such as 不稳定型心绞痛 are part of the term)."""
+    folded = matched.casefold()
+    if any(t.casefold() == folded for t in entry_terms if not t.startswith("re:")):
+        return None
+    sources = [t[3:] for t in entry_terms if t.startswith("re:")] + list(patterns)
+    hits = [p for p in sources if re.fullmatch(p, matched, re.IGNORECASE)]
+    return "\n".join(hits) if hits else None
+
+
+def mention_polarity(
+    sentence: Sentence, start: int, end: int, cues: CueSet, authored: str | None = None
+) -> Polarity:
+    """Polarity of the mention ``[start, end)`` (note offsets) in ``sentence``: cues in its clause, else a
+    cue inside a regex match (``authored`` = the regex source), else a cue earlier in a 、-enumeration."""
+    clause = sentence.clause_at(start)
+    rel = start - clause.start
+    pol = polarity(clause.text, rel, rel + (end - start), cues)
+    if pol != "affirmed":
+        return pol
+    if authored is not None and end - start > 2:
+        pol = inner_polarity(sentence.text[start - sentence.start : end - sentence.start], cues, authored)
+        if pol != "affirmed":
+            return pol
+    before = [c for c in sentence.clauses if c.end <= clause.start]
+    if before and not any(t in clause.text[:rel] for t in cues.terminators):
+        return enumeration_polarity([c.text for c in before], cues)
+    return "affirmed"
+
+
 def contains_any(text: str, terms: list[str]) -> bool:
     pattern = compile_terms(tuple(terms))
     return bool(pattern and pattern.search(text))
@@ -68,9 +99,9 @@ def find_mentions(
     entry: LexiconEntry, doc: Document, terms: list[str] | None = None, regex: list[str] | None = None
 ) -> list[Mention]:
     """Mentions of ``terms`` (default: the entry's) that pass the entry's section, exclude/require filters."""
-    pattern = compile_terms(
-        tuple(entry.terms if terms is None else terms), tuple(entry.regex if regex is None else regex)
-    )
+    all_terms = tuple(entry.terms if terms is None else terms)
+    patterns = tuple(entry.regex if regex is None else regex)
+    pattern = compile_terms(all_terms, patterns)
     if pattern is None:
         return []
     cues = cue_set(entry)
@@ -87,6 +118,8 @@ def find_mentions(
         clause = sentence.clause_at(m.start())
         if entry.exclude and contains_any(clause.text, entry.exclude):
             continue
+        if entry.exclude_sentence and contains_any(sentence.text, entry.exclude_sentence):
+            continue
         if entry.require and not contains_any(sentence.text, entry.require):
             continue
         in_context = not (entry.context or entry.context_sections) or (
@@ -95,7 +128,7 @@ def find_mentions(
         )
         if not in_context and entry.outside_context_confidence is None:
             continue
-        rel_start = m.start() - clause.start
-        pol = polarity(clause.text, rel_start, rel_start + (m.end() - m.start()), cues)
+        authored = _authored_pattern(all_terms, patterns, m.group()) if entry.inner_cues else None
+        pol = mention_polarity(sentence, m.start(), m.end(), cues, authored)
         out.append(Mention(m.start(), m.end(), sentence, pol, in_context))
     return out

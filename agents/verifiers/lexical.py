@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from agents.text.document import Document
 from agents.text.mentions import Mention, find_mentions
-from agents.text.quantities import durations, number_after
+from agents.text.quantities import Quantity, durations, number_after
 from agents.verifiers.base import Evidence, FactValue, FactVerdict
 from agents.verifiers.context import VerificationContext
 from knowledge_base.lexicon import LexiconEntry, LexiconError, resolve
@@ -16,6 +17,8 @@ IN_CONTEXT_CONFIDENCE = 0.9
 NEGATED_CONFIDENCE = 0.8
 #: An assessment the notes never mention was not documented: a weak "no", worth a second opinion.
 ABSENT_CONFIDENCE = 0.5
+#: Clause punctuation a number is not read across with ``number.same_clause`` (not ：, not 、).
+_CLAUSE_PUNCT = re.compile(r"[，,；;。]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,11 +31,17 @@ class _Hit:
     start: int
     end: int
     text: str
+    more: tuple[tuple[int, int], ...] = ()  # further quoted spans (the other addends of a sum)
 
     def evidence(self) -> Evidence:
         return Evidence(
             reference=self.reference, quote=self.text[self.start : self.end], start=self.start, end=self.end
         )
+
+    def evidences(self) -> list[Evidence]:
+        return [self.evidence()] + [
+            Evidence(reference=self.reference, quote=self.text[s:e], start=s, end=e) for s, e in self.more
+        ]
 
 
 def _quote_span(m: Mention) -> tuple[int, int]:
@@ -102,25 +111,28 @@ class LexicalVerifier:
         spec = entry.number
         assert spec is not None
         hits: list[_Hit] = []
+        addends: list[tuple[int, int, _Hit]] = []  # select: sum — (scope, number offset, quote)
         for m in find_mentions(entry, doc):
             if m.polarity != "affirmed":
                 continue
-            q = number_after(
-                doc.text,
-                m.end,
-                unit=spec.unit,
-                max_gap=spec.max_gap,
-                value_pattern=spec.value_pattern,
-                hi=m.sentence.end,
-            )
+            hi = m.sentence.end
+            if spec.same_clause:
+                cut = _CLAUSE_PUNCT.search(doc.text, m.end, hi)
+                hi = cut.start() if cut else hi
+            q = _read_number(entry, doc.text, m.end, hi)
             if q is None:
                 continue
-            value = round(q.value * 100, 6) if spec.scale_fraction and q.value <= 1 else q.value
-            if (spec.min is not None and value < spec.min) or (spec.max is not None and value > spec.max):
+            value = _value(entry, q)
+            if value is None:
                 continue
             conf = _confidence(entry, m) * (0.8 if q.comparator else 1.0)
             hits.append(_Hit(value, conf, ref, m.start, q.end, doc.text))
-        return hits
+            if spec.select == "sum":
+                scope = m.sentence.start if spec.sum_scope == "sentence" else _section_key(doc, m.start)
+                addends.append((scope, q.start, hits[-1]))
+                for at, hit in _enumerated(entry, doc, q, m.sentence.end, conf, ref):
+                    addends.append((scope, at, hit))
+        return _sums(addends, spec.max) if spec.select == "sum" else hits
 
     def _duration(self, entry: LexiconEntry, doc: Document, ref: str) -> list[_Hit]:
         spec = entry.duration
@@ -159,6 +171,10 @@ class LexicalVerifier:
                 pos.sort(key=lambda h: order.index(str(h.value)))
                 pos = [h for h in pos if h.value == pos[0].value]
             elif entry.kind == "number":
+                select = entry.number.select if entry.number else "first"
+                if select in {"max", "min"}:
+                    pick = max if select == "max" else min
+                    pos = [pick(pos, key=lambda h: float(h.value or 0))]
                 pos = pos[:1]
             best = max(h.confidence for h in pos)
             return FactVerdict(
@@ -166,7 +182,7 @@ class LexicalVerifier:
                 value=pos[0].value,
                 method="lexical",
                 confidence=best,
-                evidence=[h.evidence() for h in pos[:3]],
+                evidence=[e for h in pos[:3] for e in h.evidences()],
             )
         if neg and entry.on_negated is not None:
             return FactVerdict(
@@ -178,3 +194,72 @@ class LexicalVerifier:
                 detail="negated mention",
             )
         return FactVerdict(fact_id=fact.id, method="lexical", detail="no mention")
+
+
+def _section_key(doc: Document, offset: int) -> int:
+    """Start offset of the section holding ``offset`` (-1 before the first heading)."""
+    key = -1
+    for start, _ in doc.sections:
+        if start > offset:
+            break
+        key = start
+    return key
+
+
+def _read_number(entry: LexiconEntry, text: str, pos: int, hi: int) -> Quantity | None:
+    spec = entry.number
+    assert spec is not None
+    return number_after(
+        text, pos, unit=spec.unit, max_gap=spec.max_gap, value_pattern=spec.value_pattern, hi=hi
+    )
+
+
+def _value(entry: LexiconEntry, q: Quantity) -> float | None:
+    """The number as the fact's value (``scale_fraction`` applied), or None outside ``min``/``max``."""
+    spec = entry.number
+    assert spec is not None
+    value = round(q.value * 100, 6) if spec.scale_fraction and q.value <= 1 else q.value
+    if (spec.min is not None and value < spec.min) or (spec.max is not None and value > spec.max):
+        return None
+    return value
+
+
+def _enumerated(
+    entry: LexiconEntry, doc: Document, first: Quantity, hi: int, conf: float, ref: str
+) -> list[tuple[int, _Hit]]:
+    """Counts enumerated after ``first`` without an anchor of their own (肠旁4枚、中间4枚、中央4枚): each
+    next number within ``max_gap`` of the previous one with no ，；。 in between; quoted by its clause."""
+    out: list[tuple[int, _Hit]] = []
+    q = first
+    while True:
+        cut = _CLAUSE_PUNCT.search(doc.text, q.end, hi)
+        nxt = _read_number(entry, doc.text, q.end, cut.start() if cut else hi)
+        if nxt is None or nxt.start <= q.start:
+            return out
+        value = _value(entry, nxt)
+        if value is not None:
+            clause = doc.sentence_at(nxt.start).clause_at(nxt.start)
+            out.append((nxt.start, _Hit(value, conf, ref, clause.start, max(clause.end, nxt.end), doc.text)))
+        q = nxt
+
+
+def _sums(addends: list[tuple[int, int, _Hit]], hi: float | None) -> list[_Hit]:
+    """One hit per scope (document order) valued at the sum of its distinct numbers, quoting every addend.
+
+    A number read both after an anchor and as an enumerated count counts once; a total above ``hi`` (the
+    entry's ``max``) is dropped.
+    """
+    groups: dict[int, dict[int, _Hit]] = {}
+    for scope, at, hit in addends:
+        groups.setdefault(scope, {}).setdefault(at, hit)
+    out: list[_Hit] = []
+    for parts in groups.values():
+        items = [parts[at] for at in sorted(parts)]
+        total = sum(float(h.value or 0) for h in items)
+        if hi is not None and total > hi:
+            continue
+        first, rest = items[0], items[1:]
+        conf = min(h.confidence for h in items)
+        more = tuple((h.start, h.end) for h in rest)
+        out.append(_Hit(total, conf, first.reference, first.start, first.end, first.text, more))
+    return out

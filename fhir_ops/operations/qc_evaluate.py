@@ -64,7 +64,9 @@ def resolve_measures(values: list[str]) -> list[IndicatorSpec] | None:
 def _bundle_record(bundle: dict[str, Any], encounter: Any) -> EncounterRecord:
     resources = [e["resource"] for e in bundle.get("entry") or [] if isinstance(e, dict) and "resource" in e]
     if not all(isinstance(r, dict) and isinstance(r.get("resourceType"), str) for r in resources):
-        raise BadRequest("Every bundle entry must carry a resource with a resourceType", expression=["bundle"])
+        raise BadRequest(
+            "Every bundle entry must carry a resource with a resourceType", expression=["bundle"]
+        )
     encounters = [r for r in resources if r["resourceType"] == "Encounter"]
     encounter_id: str | None = None
     if isinstance(encounter, dict):
@@ -74,7 +76,9 @@ def _bundle_record(bundle: dict[str, Any], encounter: Any) -> EncounterRecord:
         if not any(e.get("id") == encounter_id for e in encounters):
             raise NotFound(f"Encounter '{encounter}' is not in the bundle", expression=["encounter"])
     elif len(encounters) > 1:
-        raise BadRequest("The bundle holds several Encounters: name one with 'encounter'", expression=["encounter"])
+        raise BadRequest(
+            "The bundle holds several Encounters: name one with 'encounter'", expression=["encounter"]
+        )
     return record_from_resources(resources, encounter_id)
 
 
@@ -91,10 +95,16 @@ async def qc_evaluate_handler(request: OperationRequest) -> dict[str, Any]:
         if bundle is None:
             raise BadRequest("Parameter 'bundle' is required at the system level", expression=["bundle"])
         record = _bundle_record(bundle, request.one("encounter"))
-    result = await qc_evaluate(record, measures=measures, denominator_asserted=asserted, policy=services.policy())
+    result = await qc_evaluate(
+        record, measures=measures, denominator_asserted=asserted, policy=services.policy()
+    )
     if request.resource_id is not None:
         await store_reports(
-            services.repo, request.resource_id, result, digest=record_hash(record), policy=services.policy_name()
+            services.repo,
+            request.resource_id,
+            result,
+            digest=record_hash(record),
+            policy=services.policy_name(),
         )
     return result
 

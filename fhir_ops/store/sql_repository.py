@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 from sqlalchemy import delete, insert, select, update
@@ -238,7 +239,9 @@ class SqlRepository:
                 found[rid] = (version, deleted)
         return found
 
-    async def write_many(self, session: AsyncSession, resources: list[Resource]) -> list[tuple[Resource, bool]]:
+    async def write_many(
+        self, session: AsyncSession, resources: list[Resource]
+    ) -> list[tuple[Resource, bool]]:
         """Store validated resources (each with its id) as new versions, in bulk.
 
         Returns each stored resource (with ``meta.versionId``/``lastUpdated``) and whether it was created.
@@ -263,9 +266,12 @@ class SqlRepository:
         results: list[tuple[Resource, bool]] = []
         for resource in resources:
             key = (resource["resourceType"], resource["id"])
-            state = current.get(key)
-            version = state[0] + 1 if state else 1
-            stored = {**resource, "meta": {**(resource.get("meta") or {}), "versionId": str(version), "lastUpdated": stamp}}
+            known = current.get(key)
+            version = known[0] + 1 if known else 1
+            stored = {
+                **resource,
+                "meta": {**(resource.get("meta") or {}), "versionId": str(version), "lastUpdated": stamp},
+            }
             row = {
                 "resource_type": key[0],
                 "id": key[1],
@@ -274,7 +280,7 @@ class SqlRepository:
                 "deleted": False,
                 "content": _dumps(stored),
             }
-            (updates if state else inserts).append(row)
+            (updates if known else inserts).append(row)
             versions.append(row)
             index_rows.extend(
                 {
@@ -288,7 +294,7 @@ class SqlRepository:
                 }
                 for e in index_resource(stored)
             )
-            results.append((stored, state is None or state[1]))
+            results.append((stored, known is None or known[1]))
         for rtype in by_type:
             stale = [rid for (t, rid) in current if t == rtype]
             for chunk in _chunks(stale, 500):

@@ -184,10 +184,11 @@ async def _write_plain(
         if entry.method == "POST":
             resources.append({**resource, "id": entry.target_id})
             continue
-        type_, id_, _ = _split_url(entry.url)
+        _, id_, _ = _split_url(entry.url)
         if resource.get("id") not in (None, id_):
             raise _at_entry(
-                BadRequest(f"The resource id '{resource.get('id')}' does not match the URL id '{id_}'"), entry.index
+                BadRequest(f"The resource id '{resource.get('id')}' does not match the URL id '{id_}'"),
+                entry.index,
             )
         try:
             check_id(str(id_))

@@ -6,14 +6,21 @@ Grammar (precedence low → high)::
     or      := and ("or" and)*
     and     := not ("and" not)*
     not     := "not" not | cmp
-    cmp     := atom (("<" | "<=" | ">" | ">=" | "==" | "!=") atom)?
-             | atom ["not"] "in" "[" literal ("," literal)* "]"
+    cmp     := sum (("<" | "<=" | ">" | ">=" | "==" | "!=") sum)?
+             | sum ["not"] "in" "[" literal ("," literal)* "]"
+    sum     := atom ("+" atom)*
     atom    := IDENT | NUMBER | STRING | "true" | "false" | "unknown" | "(" expr ")"
              | "known" "(" IDENT ")" | "default" "(" expr "," ("true" | "false") ")"
+             | "count" "(" expr ("," expr)* ")"
 
 ``IDENT`` is a fact id (``[a-z_][a-z0-9_]*``); strings are double-quoted. Any comparison with an unknown
 operand is unknown; ``and``/``or``/``not`` follow Kleene logic. ``known(x)`` and ``default(e, v)`` turn
 unknown into a definite value and mark the result as *assumed* (the report then asks for review).
+
+``count(a, b, c)`` is the number of its conditions that are true; ``+`` adds numbers. Both are evaluated
+as intervals, so ``count(a, b, c) >= 2`` is true when two conditions are already true, false when even
+all unknown ones being true would not reach 2, and unknown otherwise. A sum with an unknown number is
+unknown.
 
 >>> evaluate(parse("a or b"), {"a": None, "b": True}).value
 True
@@ -89,7 +96,21 @@ class Default:
     fallback: bool
 
 
-Node = Lit | Ref | Not | BoolOp | Compare | InList | Known | Default
+@dataclass(frozen=True, slots=True)
+class Count:
+    """``count(c1, c2, ...)``: how many of the conditions are true."""
+
+    operands: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Add:
+    """``a + b + ...`` on numbers."""
+
+    operands: tuple[Node, ...]
+
+
+Node = Lit | Ref | Not | BoolOp | Compare | InList | Known | Default | Count | Add
 
 # --- tokenizer ---------------------------------------------------------------------------------------
 
@@ -98,7 +119,7 @@ _TOKEN = re.compile(
         (?P<num>\d+(?:\.\d+)?)
       | (?P<str>"[^"]*")
       | (?P<op><=|>=|==|!=|<|>)
-      | (?P<punct>[()\[\],])
+      | (?P<punct>[()\[\],+])
       | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
     )""",
     re.VERBOSE,
@@ -178,16 +199,22 @@ class _Parser:
         return self.cmp()
 
     def cmp(self) -> Node:
-        left = self.atom()
+        left = self.sum()
         tok = self.peek()
         if tok.kind == "op":
             self.i += 1
-            return Compare(tok.text, left, self.atom())  # type: ignore[arg-type]
+            return Compare(tok.text, left, self.sum())  # type: ignore[arg-type]
         negated = self.accept("kw", "not")
         if negated or (tok.kind == "kw" and tok.text == "in"):
             self.take("kw", "in")
             return InList(left, self.literal_list(), negated)
         return left
+
+    def sum(self) -> Node:
+        parts = [self.atom()]
+        while self.accept("punct", "+"):
+            parts.append(self.atom())
+        return parts[0] if len(parts) == 1 else Add(tuple(parts))
 
     def literal_list(self) -> tuple[Value, ...]:
         self.take("punct", "[")
@@ -215,6 +242,13 @@ class _Parser:
         if tok.kind == "kw" and tok.text == "unknown":
             self.i += 1
             return Lit(None)
+        if tok.kind == "ident" and tok.text == "count" and self.toks[self.i + 1].text == "(":
+            self.i += 2  # count(...) is a function; a fact may still be called "count"
+            items = [self.or_()]
+            while self.accept("punct", ","):
+                items.append(self.or_())
+            self.take("punct", ")")
+            return Count(tuple(items))
         if tok.kind == "ident":
             self.i += 1
             return Ref(tok.text)
@@ -251,7 +285,7 @@ def references(node: Node) -> set[str]:
             return {name}
         case Not(inner) | Default(inner, _) | InList(inner, _, _):
             return references(inner)
-        case BoolOp(_, parts):
+        case BoolOp(_, parts) | Count(parts) | Add(parts):
             return set().union(*(references(p) for p in parts))
         case Compare(_, left, right):
             return references(left) | references(right)
@@ -268,6 +302,8 @@ def check(node: Node, types: dict[str, FactType], allowed: dict[str, list[str]] 
             return types.get(n.name, "boolean")
         if isinstance(n, Lit):
             return {bool: "boolean", float: "number", str: "category"}.get(type(n.value), "any")
+        if isinstance(n, Count | Add):
+            return "number"
         return "boolean"
 
     def walk(n: Node, want_bool: bool) -> None:
@@ -276,13 +312,21 @@ def check(node: Node, types: dict[str, FactType], allowed: dict[str, list[str]] 
                 errors.append(f"{name!r} is a {types[name]} fact used as a condition")
             case Not(inner) | Default(inner, _):
                 walk(inner, True)
-            case BoolOp(_, parts):
+            case BoolOp(_, parts) | Count(parts):
                 for p in parts:
                     walk(p, True)
+            case Add(parts):
+                for p in parts:
+                    if kind(p) not in {"number", "any"}:
+                        errors.append(f"'+' on a {kind(p)} operand")
+                    walk(p, False)
             case Compare(op, left, right):
                 kinds = {kind(left), kind(right)}
                 if op in {"<", "<=", ">", ">="} and not kinds <= {"number", "datetime"}:
                     errors.append(f"ordering comparison on {sorted(kinds)}")
+                for side in (left, right):
+                    if isinstance(side, Count | Add):
+                        walk(side, False)
                 for side, other in ((left, right), (right, left)):
                     if isinstance(side, Ref) and isinstance(other, Lit) and side.name in allowed:
                         if other.value not in allowed[side.name]:
@@ -330,6 +374,28 @@ def _compare(op: str, a: Value, b: Value) -> Tri:
     return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
 
 
+Interval = tuple[float, float]
+_ANY: Interval = (float("-inf"), float("inf"))
+
+
+def _compare_intervals(op: str, a: Interval, b: Interval) -> Tri:
+    """``a op b`` for every value in the intervals: True/False when all agree, else unknown."""
+    if op in {"==", "!="}:
+        if a[0] == a[1] == b[0] == b[1]:
+            return (a[0] == b[0]) == (op == "==")
+        if a[1] < b[0] or b[1] < a[0]:
+            return op == "!="
+        return None
+    if op in {">", ">="}:
+        a, b, op = b, a, {">": "<", ">=": "<="}[op]
+    strict = op == "<"
+    if a[1] < b[0] or (not strict and a[1] <= b[0]):
+        return True
+    if a[0] > b[1] or (strict and a[0] >= b[1]):
+        return False
+    return None
+
+
 def evaluate(node: Node, facts: dict[str, Value]) -> RuleResult:
     """Evaluate with Kleene three-valued logic; a missing fact is unknown."""
     result = RuleResult(value=None)
@@ -343,8 +409,26 @@ def evaluate(node: Node, facts: dict[str, Value]) -> RuleResult:
                 if v is None:
                     result.unknown_facts.add(name)
                 return v
+            case Count() | Add():
+                lo, hi = interval(n)
+                return lo if lo == hi else None
             case _:
                 return tri(n)
+
+    def interval(n: Node) -> Interval:
+        """Range of a numeric node's value given the unknown facts (exact when known)."""
+        match n:
+            case Count(parts):
+                vals = [tri(p) for p in parts]
+                true = float(vals.count(True))
+                return true, true + vals.count(None)
+            case Add(parts):
+                ranges = [interval(p) for p in parts]
+                return sum(r[0] for r in ranges), sum(r[1] for r in ranges)
+        v = val(n)
+        if isinstance(v, bool) or not isinstance(v, float | int):
+            return _ANY
+        return float(v), float(v)
 
     def tri(n: Node) -> Tri:
         match n:
@@ -359,8 +443,13 @@ def evaluate(node: Node, facts: dict[str, Value]) -> RuleResult:
             case BoolOp("or", parts):
                 vals = [tri(p) for p in parts]
                 return True if True in vals else (None if None in vals else False)
+            case Compare(op, left, right) if isinstance(left, Count | Add) or isinstance(right, Count | Add):
+                return _compare_intervals(op, interval(left), interval(right))
             case Compare(op, left, right):
                 return _compare(op, val(left), val(right))
+            case Count() | Add():
+                lo, hi = interval(n)
+                return True if lo > 0 else (False if hi == 0 else None)
             case InList(operand, options, negated):
                 v = val(operand)
                 if v is None:

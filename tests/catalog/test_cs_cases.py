@@ -1,4 +1,5 @@
 """Hand-written cases for the cs spec (剖宫产): the indicators without dev rows (PPH, transfusion) and Apgar phrasings."""
+
 from __future__ import annotations
 
 import base64
@@ -19,17 +20,27 @@ def _record(text: str):  # type: ignore[no-untyped-def]
     return record_from_resources(
         [
             {"resourceType": "Patient", "id": "p1"},
-            {"resourceType": "Encounter", "id": "e1", "status": "finished",
-             "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"}},
-            {"resourceType": "DocumentReference", "id": "d1", "status": "current",
-             "content": [{"attachment": {"contentType": "text/plain", "data": data}}]},
+            {
+                "resourceType": "Encounter",
+                "id": "e1",
+                "status": "finished",
+                "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+            },
+            {
+                "resourceType": "DocumentReference",
+                "id": "d1",
+                "status": "current",
+                "content": [{"attachment": {"contentType": "text/plain", "data": data}}],
+            },
         ]
     )
 
 
 async def _numerator(measure_id: str, text: str) -> bool:
     spec = next(i for i in load_disease(Path(SPEC_DIR) / f"{SLUG}.yaml").indicators if i.id == measure_id)
-    bundle = await qc_evaluate(_record(text), measures=[spec], denominator_asserted=True, policy=policy_for("lexical"))
+    bundle = await qc_evaluate(
+        _record(text), measures=[spec], denominator_asserted=True, policy=policy_for("lexical")
+    )
     pops = bundle["entry"][0]["resource"]["group"][0]["population"]
     return {p["code"]["coding"][0]["code"]: p["count"] for p in pops}["numerator"] == 1
 

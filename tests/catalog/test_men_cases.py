@@ -1,4 +1,5 @@
 """Hand-written cases for the men spec (indicators without or with few dev rows): positive, negative, negated/planned."""
+
 from __future__ import annotations
 
 import base64
@@ -17,10 +18,18 @@ def _record(text: str):  # type: ignore[no-untyped-def]
     return record_from_resources(
         [
             {"resourceType": "Patient", "id": "p1"},
-            {"resourceType": "Encounter", "id": "e1", "status": "finished",
-             "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"}},
-            {"resourceType": "DocumentReference", "id": "d1", "status": "current",
-             "content": [{"attachment": {"contentType": "text/plain", "data": data}}]},
+            {
+                "resourceType": "Encounter",
+                "id": "e1",
+                "status": "finished",
+                "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+            },
+            {
+                "resourceType": "DocumentReference",
+                "id": "d1",
+                "status": "current",
+                "content": [{"attachment": {"contentType": "text/plain", "data": data}}],
+            },
         ]
     )
 
@@ -28,17 +37,25 @@ def _record(text: str):  # type: ignore[no-untyped-def]
 async def _numerator(slug: str, measure_id: str, text: str) -> bool:
     """Numerator (denominator asserted) of one of this slug's indicators, loaded from its own spec file."""
     spec = next(i for i in load_disease(Path(SPEC_DIR) / f"{slug}.yaml").indicators if i.id == measure_id)
-    bundle = await qc_evaluate(_record(text), measures=[spec], denominator_asserted=True, policy=policy_for("lexical"))
+    bundle = await qc_evaluate(
+        _record(text), measures=[spec], denominator_asserted=True, policy=policy_for("lexical")
+    )
     pops = bundle["entry"][0]["resource"]["group"][0]["population"]
     return {p["code"]["coding"][0]["code"]: p["count"] for p in pops}["numerator"] == 1
 
 
 def _params(cases):  # type: ignore[no-untyped-def]
-    return pytest.mark.parametrize(("measure_id", "text", "expected"), cases, ids=[f"{c[0]}-{i}" for i, c in enumerate(cases)])
+    return pytest.mark.parametrize(
+        ("measure_id", "text", "expected"), cases, ids=[f"{c[0]}-{i}" for i, c in enumerate(cases)]
+    )
 
 
 CASES = [
-    ("men-surgical-indication", "主诉：右侧肢体无力1月。MRI示左额镰旁占位，大小约3.5cm×3.0cm，考虑脑膜瘤。", True),
+    (
+        "men-surgical-indication",
+        "主诉：右侧肢体无力1月。MRI示左额镰旁占位，大小约3.5cm×3.0cm，考虑脑膜瘤。",
+        True,
+    ),
     ("men-surgical-indication", "体检发现颅内占位。MRI示右额凸面脑膜瘤。", False),
     ("men-surgical-indication", "主诉：发作性四肢抽搐半年，口服丙戊酸钠控制不佳。", True),
 ]

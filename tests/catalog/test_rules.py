@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from measures.catalog.rules import RuleSyntaxError, Value, check, evaluate, parse, references
+from measures.catalog.rules import FactType, RuleSyntaxError, Value, check, evaluate, parse, references
 
 T, F, U = True, False, None
 
@@ -77,3 +77,66 @@ def test_references_and_check() -> None:
         "'CABG' is not a value of 'kind'"
     ]
     assert check(parse("zzz"), types) == ["unknown fact 'zzz'"]  # type: ignore[arg-type]
+
+
+# --- count() and + --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("facts", "expected"),
+    [
+        ({"a": T, "b": T, "c": F}, T),
+        ({"a": T, "b": T}, T),  # already 2 true: c cannot change it
+        ({"a": T, "b": F}, U),  # depends on c
+        ({"a": T, "b": F, "c": F}, F),
+        ({"a": F, "b": F}, F),  # even c true gives 1
+        ({}, U),
+    ],
+)
+def test_count_is_three_valued(facts: dict[str, Value], expected: Value) -> None:
+    result = evaluate(parse("count(a, b, c) >= 2"), facts)
+    assert result.value is expected
+    assert not result.assumed
+
+
+@pytest.mark.parametrize(
+    ("rule", "facts", "expected"),
+    [
+        ("count(a, b) == 0", {"a": F, "b": F}, T),
+        ("count(a, b) == 0", {"a": F}, U),
+        ("count(a, b) != 2", {"a": F}, T),
+        ("count(a, x < 3, not c) > 1", {"a": F, "x": 2.0, "c": F}, T),
+        ("2 <= count(a, b, c)", {"a": T, "b": T}, T),
+        ("count(a, b)", {"a": T}, T),  # as a condition: at least one
+        ("count(a, b)", {"a": F, "b": F}, F),
+        ("count(a, b)", {"a": F}, U),
+        ("count(a, b) + count(c) >= 3", {"a": T, "b": T, "c": T}, T),
+        ("x + y >= 12", {"x": 4.0, "y": 8.0}, T),
+        ("x + y >= 12", {"x": 4.0, "y": 7.0}, F),
+        ("x + y >= 12", {"x": 4.0}, U),
+        ("x + 2 == 6", {"x": 4.0}, T),
+        ("x + y < 3 or a", {"a": T}, T),
+    ],
+)
+def test_count_and_plus(rule: str, facts: dict[str, Value], expected: Value) -> None:
+    assert evaluate(parse(rule), facts).value is expected
+
+
+def test_count_references_and_checks() -> None:
+    node = parse("count(a, b, x < 3) >= 2 and n + m > 10")
+    assert references(node) == {"a", "b", "x", "n", "m"}
+    types: dict[str, FactType] = {"a": "boolean", "b": "boolean", "x": "number", "n": "number", "m": "number"}
+    assert check(node, types) == []
+    assert check(parse("count(a, n) >= 1"), types) == ["'n' is a number fact used as a condition"]
+    assert check(parse("a + n > 1"), types) == ["'+' on a boolean operand"]
+    assert check(parse("count(a, zz) >= 1"), types) == ["unknown fact 'zz'"]
+
+
+def test_count_is_still_a_valid_fact_name() -> None:
+    assert evaluate(parse("count and count(a) >= 1"), {"count": True, "a": True}).value is True
+
+
+@pytest.mark.parametrize("bad", ["count() >= 1", "count(a,) >= 1", "a + >= 1", "count(a b) >= 1"])
+def test_count_plus_syntax_errors(bad: str) -> None:
+    with pytest.raises(RuleSyntaxError):
+        parse(bad)

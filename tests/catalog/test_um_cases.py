@@ -1,4 +1,5 @@
 """Hand-written cases for the um spec (子宫肌瘤): the indicators without dev rows and negated phrasings."""
+
 from __future__ import annotations
 
 import base64
@@ -19,36 +20,56 @@ def _record(text: str):  # type: ignore[no-untyped-def]
     return record_from_resources(
         [
             {"resourceType": "Patient", "id": "p1"},
-            {"resourceType": "Encounter", "id": "e1", "status": "finished",
-             "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"}},
-            {"resourceType": "DocumentReference", "id": "d1", "status": "current",
-             "content": [{"attachment": {"contentType": "text/plain", "data": data}}]},
+            {
+                "resourceType": "Encounter",
+                "id": "e1",
+                "status": "finished",
+                "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+            },
+            {
+                "resourceType": "DocumentReference",
+                "id": "d1",
+                "status": "current",
+                "content": [{"attachment": {"contentType": "text/plain", "data": data}}],
+            },
         ]
     )
 
 
 async def _numerator(measure_id: str, text: str) -> bool:
     spec = next(i for i in load_disease(Path(SPEC_DIR) / f"{SLUG}.yaml").indicators if i.id == measure_id)
-    bundle = await qc_evaluate(_record(text), measures=[spec], denominator_asserted=True, policy=policy_for("lexical"))
+    bundle = await qc_evaluate(
+        _record(text), measures=[spec], denominator_asserted=True, policy=policy_for("lexical")
+    )
     pops = bundle["entry"][0]["resource"]["group"][0]["population"]
     return {p["code"]["coding"][0]["code"]: p["count"] for p in pops}["numerator"] == 1
 
 
 CASES = [
     # 术前评估率
-    ("um-preop-assessment",
-     "妇科检查：子宫增大如孕3月。辅助检查：B超示子宫多发肌瘤。宫颈TCT：未见上皮内病变。血常规、尿常规、凝血功能、肝肾功能、电解质正常，"
-     "血型A型Rh阳性，输血前四项阴性，心电图正常，胸片未见异常。", True),
-    ("um-preop-assessment",
-     "妇科检查：子宫增大如孕3月。辅助检查：B超示子宫多发肌瘤。血常规、尿常规、凝血功能、肝肾功能、电解质正常，"
-     "血型A型Rh阳性，输血前四项阴性，心电图正常，胸片未见异常。", False),
+    (
+        "um-preop-assessment",
+        "妇科检查：子宫增大如孕3月。辅助检查：B超示子宫多发肌瘤。宫颈TCT：未见上皮内病变。血常规、尿常规、凝血功能、肝肾功能、电解质正常，"
+        "血型A型Rh阳性，输血前四项阴性，心电图正常，胸片未见异常。",
+        True,
+    ),
+    (
+        "um-preop-assessment",
+        "妇科检查：子宫增大如孕3月。辅助检查：B超示子宫多发肌瘤。血常规、尿常规、凝血功能、肝肾功能、电解质正常，"
+        "血型A型Rh阳性，输血前四项阴性，心电图正常，胸片未见异常。",
+        False,
+    ),
     ("um-preop-assessment", "妇科检查：子宫增大。B超示子宫肌瘤。完善术前检查。", False),
     # 手术指征
     ("um-surgical-indication", "超声：宫腔内见一2.0cm低回声，考虑黏膜下肌瘤。", True),
     ("um-surgical-indication", "患者结婚3年未避孕未孕，超声示子宫肌壁间肌瘤5cm。", True),
     ("um-surgical-indication", "体检发现子宫肌瘤，月经规律，量中，无尿频尿急，无便秘。", False),
     # 术中止血
-    ("um-intraop-hemostasis", "手术经过：于肌瘤周围肌层注射稀释垂体后叶素6U，切开肌瘤包膜完整剥除肌瘤。", True),
+    (
+        "um-intraop-hemostasis",
+        "手术经过：于肌瘤周围肌层注射稀释垂体后叶素6U，切开肌瘤包膜完整剥除肌瘤。",
+        True,
+    ),
     ("um-intraop-hemostasis", "手术经过：以橡胶尿管环扎子宫下段作止血带，剔除肌瘤后缝合。", True),
     ("um-intraop-hemostasis", "手术经过：腹腔镜下行子宫肌瘤剔除术，电凝止血，手术顺利。", False),
     # 术中出血
@@ -56,7 +77,11 @@ CASES = [
     ("um-intraop-hemorrhage", "手术顺利，术中出血约1000ml。", False),
     ("um-intraop-hemorrhage", "手术顺利，术中出血约50ml，术后安返病房。", False),
     # 出院宣教
-    ("um-discharge-education", "出院医嘱：术后1个月门诊复查；术后避孕2年，再次妊娠时有子宫破裂风险，需告知产科医师。", True),
+    (
+        "um-discharge-education",
+        "出院医嘱：术后1个月门诊复查；术后避孕2年，再次妊娠时有子宫破裂风险，需告知产科医师。",
+        True,
+    ),
     ("um-discharge-education", "出院医嘱：注意休息，1个月后门诊复查。", False),
 ]
 
