@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 _COMPARATOR = r"(?P<cmp>[<>≤≥＜＞]=?|小于|大于|低于|高于|不足|超过|约)?"
@@ -93,8 +94,23 @@ def number_after(
     if m is None or m.start() > max_gap:
         return None
     group = "num" if "num" in m.groupdict() else 1
+    value = parse_number(m.group(group) or "")
+    if value is None:
+        return None
     cmp_ = m.groupdict().get("cmp")
-    return Quantity(float(m.group(group)), pos + m.start(group), pos + m.end(group), cmp_ or None)
+    return Quantity(value, pos + m.start(group), pos + m.end(group), cmp_ or None)
+
+
+def parse_number(text: str) -> float | None:
+    """A decimal written with ASCII or full-width characters; None when it is not a number.
+
+    >>> parse_number("0．7"), parse_number("１２"), parse_number("3-4")
+    (0.7, 12.0, None)
+    """
+    try:
+        return float(unicodedata.normalize("NFKC", text).strip())
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 
 from agents.verifiers.base import FactVerdict, FactVerifier
@@ -13,6 +14,7 @@ from agents.verifiers.structured import StructuredVerifier
 from measures.catalog.schema import FactSpec
 
 DEFAULT_THRESHOLD = 0.7
+log = logging.getLogger(__name__)
 
 
 class VerificationPolicy:
@@ -37,7 +39,12 @@ class VerificationPolicy:
             return cached
         best: FactVerdict | None = None
         for verifier in self.verifiers:
-            verdict = enforce_evidence(await verifier.verify(fact, ctx), ctx)
+            try:
+                raw = await verifier.verify(fact, ctx)
+            except Exception:  # a verifier's defect must cost one fact, never the request
+                log.exception("verifier failed", extra={"verifier": type(verifier).__name__, "fact": fact.id})
+                continue
+            verdict = enforce_evidence(raw, ctx)
             if verdict.known and verdict.confidence >= self.threshold:
                 best = verdict
                 break

@@ -101,3 +101,17 @@ async def test_full_policy_refines_in_the_background_and_is_reused(services: Ser
     changed = await judge(_record(NOTE + "出院。"))
     assert _numerators(changed)["af-thromboembolism-risk"] == 0  # a changed record is judged afresh
     await judge.drain()
+
+
+class Broken:
+    name = "broken"
+
+    async def verify(self, fact: FactSpec, ctx: VerificationContext) -> FactVerdict:
+        raise RuntimeError("defect")
+
+
+async def test_a_failing_verifier_costs_a_fact_not_the_request(services: Services) -> None:
+    policy = VerificationPolicy([Broken(), *default_policy().verifiers], name="lexical")
+    judge = DischargeJudge(services.repo, fast=policy)
+    assert _numerators(await judge(_record(NOTE)))["af-bleeding-risk"] == 1
+    await judge.drain()
