@@ -20,7 +20,7 @@ export MEDQC_TEST_POSTGRES_URL
 
 if [[ -x deploy/llm/llm-local.sh ]]; then
   echo "== local language model (llama-server + SmolLM2)"
-  deploy/llm/llm-local.sh install smollm2
+  LLM_MODEL=smollm2 deploy/llm/llm-local.sh install
 fi
 
 echo "== pytest"

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from agents.text.mentions import compile_terms
+from functools import lru_cache
+
+from agents.text.document import Document, analyse
+from agents.text.mentions import compile_terms, find_mentions
 from fhir_ops.data_access.record import EncounterRecord
+from knowledge_base.lexicon import LexiconEntry
 from measures.catalog.schema import IndicatorSpec
 
 ICD10_SYSTEMS = ("icd-10", "icd10")
@@ -38,9 +42,24 @@ def may_belong(spec: IndicatorSpec, record: EncounterRecord) -> bool:
         return True
     if crit.snomed and snomed_codes(record) & set(crit.snomed):
         return True
-    pattern = compile_terms(tuple(crit.terms))
-    if pattern is None:
+    if not crit.terms:
         return False
-    texts = [n.text for n in record.notes]
-    texts += [str((c.get("code") or {}).get("text") or "") for c in record.conditions]
-    return any(pattern.search(t) for t in texts)
+    pattern = compile_terms(tuple(crit.terms))
+    coded = [str((c.get("code") or {}).get("text") or "") for c in record.conditions]
+    if pattern is not None and any(pattern.search(t) for t in coded):
+        return True
+    notes = [n.text for n in record.notes if pattern is not None and pattern.search(n.text)]
+    entry = _diagnosis_entry(tuple(crit.terms))
+    return any(m.polarity == "affirmed" for text in notes for m in find_mentions(entry, _document(text)))
+
+
+@lru_cache(maxsize=64)
+def _document(text: str) -> Document:
+    return analyse(text)
+
+
+@lru_cache(maxsize=512)
+def _diagnosis_entry(terms: tuple[str, ...]) -> LexiconEntry:
+    """The diagnosis terms as a lexicon entry, so a denied or suspected diagnosis (否认糖尿病, 待排) does not
+    place the encounter in the denominator."""
+    return LexiconEntry(terms=list(terms))
