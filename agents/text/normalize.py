@@ -55,3 +55,33 @@ def find_verbatim(text: str, quote: str, hint: int | None = None) -> tuple[int, 
         return None
     best = min(starts, key=lambda s: abs(n.index[s] - hint)) if hint is not None else starts[0]
     return n.index[best], n.index[best + len(q) - 1] + 1
+
+
+#: Full-width letters, digits and the symbols of scores and values (％ － ＋ ． ／ ＜ ＝ ＞). Chinese
+#: punctuation (，：；（）) stays: sentences, clauses and sections are split on it.
+_FULL_WIDTH = {
+    code: code - 0xFEE0
+    for code in [
+        *range(0xFF10, 0xFF1A),
+        *range(0xFF21, 0xFF3B),
+        *range(0xFF41, 0xFF5B),
+        0xFF05,
+        0xFF0B,
+        0xFF0D,
+        0xFF0E,
+        0xFF0F,
+        0xFF1C,
+        0xFF1D,
+        0xFF1E,
+    ]
+}
+
+
+def fold_width(text: str) -> str:
+    """Full-width letters, digits and value symbols (ＬＶＥＦ５０％, ＨＡＳ－ＢＬＥＤ) as ASCII, one character
+    for one, so offsets hold.
+
+    >>> fold_width("ＬＶＥＦ５０％，HAS－BLED")
+    'LVEF50%，HAS-BLED'
+    """
+    return text.translate(_FULL_WIDTH)

@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 
 _COMPARATOR = r"(?P<cmp>[<>≤≥＜＞]=?|小于|大于|低于|高于|不足|超过|约)?"
-_DECIMAL = r"(?P<num>\d+(?:\.\d+)?)"
+_DECIMAL = r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
 
 _CN_DIGITS = {
     "零": 0,
@@ -104,11 +104,14 @@ def number_after(
 def parse_number(text: str) -> float | None:
     """A decimal written with ASCII or full-width characters; None when it is not a number.
 
-    >>> parse_number("0．7"), parse_number("１２"), parse_number("3-4")
-    (0.7, 12.0, None)
+    >>> parse_number("0．7"), parse_number("１２"), parse_number("3-4"), parse_number("1,500")
+    (0.7, 12.0, None, 1500.0)
     """
+    text = unicodedata.normalize("NFKC", text).strip()
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", text):
+        text = text.replace(",", "")
     try:
-        return float(unicodedata.normalize("NFKC", text).strip())
+        return float(text)
     except ValueError:
         return None
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from agents.text.document import Document, analyse
+from agents.text.normalize import fold_width
 from fhir_ops.data_access.record import EncounterRecord, Note
 
 if TYPE_CHECKING:
@@ -42,7 +43,8 @@ class VerificationContext:
     def document(self, note: Note) -> Document:
         doc = self._documents.get(note.reference)
         if doc is None:
-            doc = self._documents[note.reference] = analyse(note.text)
+            # matched on width-folded text (same length, so offsets and quotes map back to the note)
+            doc = self._documents[note.reference] = analyse(fold_width(note.text))
         return doc
 
     def for_indicator(self, indicator: IndicatorSpec) -> VerificationContext:

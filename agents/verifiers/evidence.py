@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents.text.normalize import find_verbatim
+from agents.text.normalize import find_verbatim, fold_width
 from agents.verifiers.base import Evidence, FactVerdict
 from agents.verifiers.context import VerificationContext
 
@@ -12,8 +12,12 @@ def _locate(ev: Evidence, ctx: VerificationContext) -> Evidence | None:
     assert ev.quote is not None
     notes = [n for n in ctx.notes if n.reference == ev.reference] if ev.reference else list(ctx.notes)
     for note in notes:
-        if ev.start is not None and ev.end is not None and note.text[ev.start : ev.end] == ev.quote:
-            return ev.model_copy(update={"reference": note.reference})
+        if ev.start is not None and ev.end is not None:
+            original = note.text[ev.start : ev.end]
+            if original == ev.quote:
+                return ev.model_copy(update={"reference": note.reference})
+            if fold_width(original) == fold_width(ev.quote):  # matched on the width-folded text
+                return ev.model_copy(update={"reference": note.reference, "quote": original})
         span = find_verbatim(note.text, ev.quote, hint=ev.start)
         if span is not None:
             start, end = span
