@@ -7,6 +7,7 @@ from typing import Any
 from fhir_ops.errors import BadRequest, BusinessRuleViolation, NotFound
 from fhir_ops.store.protocol import ResourceRepository
 from measures.engine import CqlCalculationError, calculate_measure
+from measures.engine.calculate import Engine
 from measures.library_resolver import split_canonical
 from measures.measure_bundle import build_measure_bundle
 from measures.patient_data import patient_bundles, subject_patient_ids
@@ -60,6 +61,7 @@ async def evaluate_measure(
     period_end: str | None,
     report_type: str | None,
     subject: str | None,
+    engine: Engine = "prepared",
 ) -> dict[str, Any]:
     """Evaluate a Measure (by ``measure_id``, or by canonical ``measure_url`` = ``url[|version]``).
 
@@ -69,7 +71,9 @@ async def evaluate_measure(
       ``subject`` is a Patient, else ``population``.
     - ``subject``: ``Patient/<id>`` or ``Group/<id>`` (its Patient members); none = every Patient.
 
-    All subjects go to the CQL worker in one call. Returns the MeasureReport (validated with R4B).
+    All subjects go to the CQL worker in one call. ``engine`` picks the worker's calculation path
+    (see :func:`measures.engine.calculate_measure`; ``fqm`` is the stock reference path).
+    Returns the MeasureReport (validated with R4B).
     Raises :class:`fhir_ops.errors.BadRequest` / ``NotFound`` for bad input and
     ``BusinessRuleViolation`` when the Measure's logic cannot be loaded or evaluated.
     """
@@ -88,6 +92,8 @@ async def evaluate_measure(
             period_start=period.fqm_start(),
             period_end=period.fqm_end(),
             include_evaluated=fhir_type == "individual",
+            measure_key=prepared.key,
+            engine=engine,
         )
     except CqlCalculationError as exc:
         raise BusinessRuleViolation(f"Measure/{measure.get('id')}: {exc.describe()}") from exc

@@ -8,6 +8,7 @@ from typing import Any
 from fhir_ops.errors import BusinessRuleViolation
 from fhir_ops.store.protocol import ResourceRepository
 from measures.elm_util import elm_retrieved_types, elm_valueset_urls
+from measures.engine.calculate import measure_bundle_key
 from measures.library_resolver import ResolvedLibrary, resolve_libraries, split_canonical
 
 
@@ -17,6 +18,7 @@ class MeasureBundle:
     bundle: dict[str, Any]
     libraries: list[ResolvedLibrary]
     data_types: set[str]  # FHIR types the logic retrieves (the patient data to gather)
+    key: str  # content hash of ``bundle``: the worker keeps it prepared under this key
 
 
 async def resolve_valueset(repo: ResourceRepository, canonical: str) -> dict[str, Any]:
@@ -63,7 +65,7 @@ async def build_measure_bundle(repo: ResourceRepository, measure: dict[str, Any]
             {"fullUrl": f"urn:medqc:{r['resourceType']}:{r.get('id')}", "resource": r} for r in entries
         ],
     }
-    return MeasureBundle(measure, bundle, libraries, data_types)
+    return MeasureBundle(measure, bundle, libraries, data_types, measure_bundle_key(bundle))
 
 
 def _canonical(library: dict[str, Any]) -> str:

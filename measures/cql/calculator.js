@@ -1,5 +1,29 @@
 // Measure calculation with fqm-execution 1.8.6 over many patient bundles in one call.
-import { Calculator } from "fqm-execution";
+//
+// fqm-execution's `Calculator.calculate` re-extracts and re-parses every Library's ELM, rebuilds the
+// value-set code service, re-parses the FHIR model info (twice) and builds statement- and clause-level
+// results for every patient on every call — the clause results alone are ~40% of a population run
+// and MedQC never uses them (they feed fqm's HTML highlighting and coverage). So the worker runs the
+// same fqm-execution pieces itself:
+//   prepare once per measure-bundle content hash: `retrieveELMInfo` (ELM extraction, measure-
+//     observation functions, cql-execution Repository + CodeService) — what `Execution.execute` does;
+//   per call: the cql-execution `Executor` over a `cql-exec-fhir` PatientSource whose model info is
+//     parsed once per worker, then fqm-execution's own `createPopulationValues` per patient and group
+//     (population logic, episodes of care, stratifiers: the code `Calculator.calculate` runs).
+// Composite measures, and calls that ask for `engine: "fqm"` (the reference path: the benchmark's
+// "before" and the tests that check both paths agree), go through `Calculator.calculate` unchanged.
+import { createRequire } from "node:module";
+import { Calculator, MeasureBundleHelpers } from "fqm-execution";
+import { DateTime, Executor, Interval } from "cql-execution";
+import { PatientSource } from "cql-exec-fhir";
+import { fqmEpisodeView, usesQICore, withQICoreRetrieves } from "./qicore-source.js";
+
+const require = createRequire(import.meta.url);
+// fqm-execution is pinned to exactly 1.8.6: these internal modules are part of that version.
+const { retrieveELMInfo } = require("fqm-execution/build/helpers/elm/ELMInfoCache");
+const { createPopulationValues } = require("fqm-execution/build/calculation/DetailedResultsBuilder");
+const { getCQLIntervalEndpoints } = require("fqm-execution/build/execution/Execution");
+const { getMissingDependentValuesets } = require("fqm-execution/build/execution/ValueSetHelper");
 
 function reference(resource) {
   return resource && resource.resourceType && resource.id ? `${resource.resourceType}/${resource.id}` : null;
@@ -39,7 +63,7 @@ function slimStratum(s) {
 /** Library versions by name, from the measure bundle, to annotate engine errors. */
 function libraryVersions(measureBundle) {
   const versions = {};
-  for (const entry of measureBundle.entry ?? []) {
+  for (const entry of measureBundle?.entry ?? []) {
     const r = entry.resource;
     if (r?.resourceType === "Library" && r.name) versions[r.name] = r.version ?? null;
   }
@@ -60,12 +84,117 @@ export class CalculationError extends Error {
   }
 }
 
+/** The caller named a prepared measure this process does not hold (e.g. it was restarted). */
+export class UnknownMeasureError extends Error {
+  constructor(key) {
+    super(`measure bundle ${key} is not prepared in this worker: send it again`);
+    this.detail = { message: this.message, code: "unknown-measure", measureKey: key };
+  }
+}
+
+// ---- prepared measures, by content hash (bounded, least recently used evicted) --------------------
+
+const PREPARED_MAX = 32;
+const prepared = new Map();
+
 /**
- * Run the measure over the patient bundles. Returns one slim result per patient:
- * {patientId, groups: [...], evaluatedResource: ["Type/id", ...]}.
+ * Prepare a measure bundle once (ELM extraction and parsing, value-set code service, the
+ * cql-execution Repository): the expensive part of every fqm-execution call that does not depend on
+ * the patients. `key` is the caller's content hash of `measureBundle`.
  */
-export async function calculate(measureBundle, patientBundles, { periodStart, periodEnd, includeEvaluated = true } = {}) {
-  const options = {
+export function prepareMeasure(key, measureBundle) {
+  const versions = libraryVersions(measureBundle);
+  try {
+    const measure = MeasureBundleHelpers.extractMeasureFromBundle(measureBundle);
+    const composite = MeasureBundleHelpers.extractCompositeMeasure(measureBundle) != null;
+    let elmInfo = null;
+    if (!composite) {
+      const missing = getMissingDependentValuesets(measureBundle, false, []);
+      if (missing.length > 0) throw new Error(`Missing the following valuesets: ${missing.join(", ")}`);
+      const valueSets = (measureBundle.entry ?? []).map((e) => e.resource).filter((r) => r?.resourceType === "ValueSet");
+      elmInfo = retrieveELMInfo(measure, measureBundle, valueSets, false);
+    }
+    const qicore = elmInfo != null && usesQICore(elmInfo.elmJSONs);
+    const entry = { key, measureBundle, measure, composite, elmInfo, versions, qicore };
+    prepared.set(key, entry);
+    while (prepared.size > PREPARED_MAX) prepared.delete(prepared.keys().next().value);
+    return entry;
+  } catch (e) {
+    throw new CalculationError(e, versions);
+  }
+}
+
+function preparedMeasure(key, measureBundle) {
+  const hit = key != null ? prepared.get(key) : undefined;
+  if (hit) {
+    prepared.delete(key); // refresh its place in the LRU order
+    prepared.set(key, hit);
+    return hit;
+  }
+  if (!measureBundle) throw new UnknownMeasureError(key);
+  return prepareMeasure(key ?? `anonymous-${prepared.size}`, measureBundle);
+}
+
+export function preparedKeys() {
+  return [...prepared.keys()];
+}
+
+// ---- patient sources: the FHIR 4.0.1 model info is parsed once, sources are reused ----------------
+// QI-Core measures (libraries `using QICore`) get sources whose patients also answer QICore retrieves.
+
+const idleSources = { fhir: [], qicore: [] };
+
+function newPatientSource(kind) {
+  const source = PatientSource.FHIRv401({ requireProfileTagging: false });
+  return kind === "qicore" ? withQICoreRetrieves(source) : source;
+}
+
+function takePatientSource(bundles, kind) {
+  const source = idleSources[kind].pop() ?? newPatientSource(kind);
+  source.reset();
+  source.loadBundles(bundles);
+  return source;
+}
+
+function releasePatientSource(source, kind) {
+  source.reset();
+  idleSources[kind].push(source);
+}
+
+// ---- calculation ---------------------------------------------------------------------------------
+
+async function runPrepared(entry, patientBundles, { periodStart, periodEnd, includeEvaluated }) {
+  const { measure, elmInfo } = entry;
+  const { startCql, endCql } = getCQLIntervalEndpoints({ measurementPeriodStart: periodStart, measurementPeriodEnd: periodEnd });
+  const parameters = { "Measurement Period": new Interval(startCql, endCql) };
+  const library = elmInfo.rep.resolve(elmInfo.rootLibIdentifier.id, elmInfo.rootLibIdentifier.version);
+  const executor = new Executor(library, elmInfo.codeService, parameters);
+  const kind = entry.qicore ? "qicore" : "fhir";
+  const source = takePatientSource(patientBundles, kind);
+  let raw;
+  try {
+    raw = await executor.exec(source, DateTime.fromJSDate(new Date(), 0));
+  } finally {
+    releasePatientSource(source, kind);
+  }
+  return Object.keys(raw.patientResults).map((patientId) => {
+    let statements = raw.patientResults[patientId];
+    if (entry.qicore) {
+      statements = Object.fromEntries(Object.entries(statements).map(([name, value]) => [name, fqmEpisodeView(value)]));
+    }
+    let unnamed = 1;
+    const groups = (measure.group ?? []).map((group) => {
+      const detailed = createPopulationValues(measure, group, statements);
+      if (detailed.groupId === "unknown") detailed.groupId = `population-group-${unnamed++}`;
+      return slimGroup(detailed);
+    });
+    const evaluated = includeEvaluated ? (raw.patientEvaluatedRecords[patientId] ?? []).map((r) => reference(r._json)) : [];
+    return { patientId, groups, evaluatedResource: [...new Set(evaluated.filter(Boolean))] };
+  });
+}
+
+async function runFqm(measureBundle, patientBundles, { periodStart, periodEnd, includeEvaluated }) {
+  const output = await Calculator.calculate(measureBundle, patientBundles, {
     measurementPeriodStart: periodStart,
     measurementPeriodEnd: periodEnd,
     calculateSDEs: false,
@@ -74,20 +203,39 @@ export async function calculate(measureBundle, patientBundles, { periodStart, pe
     calculateClauseUncoverage: false,
     calculateCoverageDetails: false,
     buildStatementLevelHTML: false,
-    // fqm prunes evaluatedResource from non-verbose results: verbose only when evidence is wanted.
     verboseCalculationResults: includeEvaluated,
     trustMetaProfile: false,
     useElmJsonsCaching: false,
-  };
-  let output;
-  try {
-    output = await Calculator.calculate(measureBundle, patientBundles, options);
-  } catch (e) {
-    throw new CalculationError(e, libraryVersions(measureBundle));
-  }
+  });
   return output.results.map((r) => ({
     patientId: r.patientId,
     groups: (r.detailedResults ?? []).map(slimGroup),
     evaluatedResource: includeEvaluated ? [...new Set((r.evaluatedResource ?? []).map(reference).filter(Boolean))] : [],
   }));
+}
+
+/**
+ * Run the measure over the patient bundles. The measure is the one prepared under `measureKey`, or
+ * `measureBundle` (prepared now, and kept under `measureKey`). `engine: "fqm"` runs the stock
+ * `Calculator.calculate` on `measureBundle` instead (nothing prepared or kept). Returns one slim result per patient:
+ * {patientId, groups: [...], evaluatedResource: ["Type/id", ...]}.
+ */
+export async function calculate({ measureKey, measureBundle, patientBundles, periodStart, periodEnd, includeEvaluated = true, engine = "prepared" }) {
+  const options = { periodStart, periodEnd, includeEvaluated };
+  if (engine === "fqm") {
+    if (!measureBundle) throw new Error('engine "fqm" needs the measure bundle');
+    if (!patientBundles?.length) return [];
+    try {
+      return await runFqm(measureBundle, patientBundles, options);
+    } catch (e) {
+      throw new CalculationError(e, libraryVersions(measureBundle));
+    }
+  }
+  const entry = preparedMeasure(measureKey, measureBundle);
+  if (!patientBundles?.length) return [];
+  try {
+    return await (entry.composite ? runFqm(entry.measureBundle, patientBundles, options) : runPrepared(entry, patientBundles, options));
+  } catch (e) {
+    throw new CalculationError(e, entry.versions);
+  }
 }

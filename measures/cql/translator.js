@@ -1,5 +1,6 @@
 // CQL -> ELM translation with @cqframework/cql 5.3.0 (Kotlin-multiplatform build of the reference translator).
-// Model infos: MedQC's own System model info + the FHIR 4.0.1 model info shipped by cql-exec-fhir.
+// Model infos: MedQC's own System and QI-Core 4.1.1 model infos + the FHIR 4.0.1 model info shipped by
+// cql-exec-fhir.
 // Library sources: the caller's CQL texts + MedQC's FHIRHelpers 4.0.1.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -21,8 +22,10 @@ const require = createRequire(import.meta.url);
 const MODEL_INFOS = {
   "System@1.0.0": readFileSync(path.join(here, "modelinfo", "system-modelinfo.xml"), "utf8"),
   "FHIR@4.0.1": readFileSync(require.resolve("cql-exec-fhir/lib/modelInfos/fhir-modelinfo-4.0.1.xml"), "utf8"),
+  // MedQC's own QI-Core 4.1.1 model info (gen-qicore-modelinfo.mjs): FHIR R4 classes, System-typed elements.
+  "QICore@4.1.1": readFileSync(path.join(here, "modelinfo", "qicore-modelinfo-4.1.1.xml"), "utf8"),
 };
-const DEFAULT_MODEL_VERSION = { System: "1.0.0", FHIR: "4.0.1" };
+const DEFAULT_MODEL_VERSION = { System: "1.0.0", FHIR: "4.0.1", QICore: "4.1.1" };
 
 const BUILTIN_LIBRARIES = {
   "FHIRHelpers@4.0.1": readFileSync(path.join(here, "cql", "FHIRHelpers-4.0.1.cql"), "utf8"),

@@ -2,12 +2,16 @@
 // Request:  {"id": "...", "op": "ping" | "translate" | "calculate", ...}
 // Response: {"id": "...", "ok": true, "result": ...} or {"id": "...", "ok": false, "error": {...}}
 //   translate: {"cql": ["library A ...", ...]}  -> [{name, version, elm, errors}]
-//   calculate: {"measureBundle": Bundle, "patientBundles": [Bundle...], "periodStart", "periodEnd",
-//               "includeEvaluated"} -> [{patientId, groups, evaluatedResource}]
+//   calculate: {"measureKey": "<content hash>", "measureBundle"?: Bundle, "patientBundles": [Bundle...],
+//               "periodStart", "periodEnd", "includeEvaluated", "engine"?: "prepared" | "fqm"}
+//               -> [{patientId, groups, evaluatedResource}]
+//     The measure bundle is prepared once per key and kept: later calls send only the key. A key
+//     this process does not hold answers {"ok": false, "error": {"code": "unknown-measure", ...}}.
+//   prepared: {} -> [key, ...] (the measure bundles this process holds)
 import "./quiet-console.js";
 import { createInterface } from "node:readline";
 import { translate } from "./translator.js";
-import { calculate, CalculationError } from "./calculator.js";
+import { calculate, preparedKeys } from "./calculator.js";
 
 const out = process.stdout;
 
@@ -22,11 +26,17 @@ async function handle(request) {
     case "translate":
       return translate(request.cql ?? []);
     case "calculate":
-      return calculate(request.measureBundle, request.patientBundles ?? [], {
+      return calculate({
+        measureKey: request.measureKey ?? null,
+        measureBundle: request.measureBundle ?? null,
+        patientBundles: request.patientBundles ?? [],
         periodStart: request.periodStart,
         periodEnd: request.periodEnd,
         includeEvaluated: request.includeEvaluated ?? true,
+        engine: request.engine ?? "prepared",
       });
+    case "prepared":
+      return preparedKeys();
     default:
       throw new Error(`unknown op: ${request.op}`);
   }
@@ -61,7 +71,7 @@ async function serve(line) {
   try {
     reply({ id: request.id, ok: true, result: await handle(request) });
   } catch (e) {
-    const detail = e instanceof CalculationError ? e.detail : { message: String(e?.message ?? e) };
+    const detail = e?.detail ?? { message: String(e?.message ?? e) };
     reply({ id: request.id, ok: false, error: { kind: request.op ?? "unknown", ...detail } });
   }
 }

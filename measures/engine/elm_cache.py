@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-TRANSLATOR_ID = "cqframework-cql-5.3.0;medqc-system-1.0.0;medqc-fhirhelpers-4.0.1"
+TRANSLATOR_ID = "cqframework-cql-5.3.0;medqc-system-1.0.0;medqc-fhirhelpers-4.0.1;medqc-qicore-4.1.1"
 
 
 def elm_key(cql: str, context: list[str] | None = None) -> str:

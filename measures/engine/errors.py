@@ -18,8 +18,10 @@ class CqlError(Exception):
         version: str | None = None,
         expression: str | None = None,
         location: str | None = None,
+        code: str | None = None,
     ) -> None:
         self.message = message
+        self.code = code  # machine-readable cause from the worker (e.g. ``unknown-measure``)
         self.library = library
         self.version = version
         self.expression = expression

@@ -36,11 +36,19 @@ class CqlWorker:
         self._pending: dict[str, asyncio.Future[Any]] = {}
         self._ids = itertools.count(1)
         self._start_lock: asyncio.Lock | None = None
+        self._prepared: set[str] = set()
         self.starts = 0
 
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc and self._proc.returncode is None else None
+
+    def has_prepared(self, key: str) -> bool:
+        """Whether the running process holds the measure bundle prepared under ``key``."""
+        return key in self._prepared
+
+    def mark_prepared(self, key: str) -> None:
+        self._prepared.add(key)
 
     async def request(self, op: str, payload: dict[str, Any], *, timeout_s: float | None = None) -> Any:
         """Send one request and return its ``result``; raise :class:`CqlError` on failure or timeout.
@@ -117,6 +125,7 @@ class CqlWorker:
             limit=_STREAM_LIMIT,
         )
         self.starts += 1
+        self._prepared = set()  # a fresh process holds no prepared measure
         self._reader = asyncio.create_task(self._read(self._proc))
 
     async def _read(self, proc: asyncio.subprocess.Process) -> None:
@@ -153,8 +162,9 @@ class _WorkerExited(CqlWorkerError):
 
 
 def _error_from(detail: dict[str, Any]) -> CqlError:
-    kind = detail.get("kind")
-    cls: type[CqlError] = CqlCalculationError if kind == "calculate" else CqlWorkerError
+    kind, code = detail.get("kind"), detail.get("code")
+    calculation = kind == "calculate" and code != "unknown-measure"
+    cls: type[CqlError] = CqlCalculationError if calculation else CqlWorkerError
     locator = detail.get("locator")
     return cls(
         str(detail.get("message") or "CQL worker error"),
@@ -162,6 +172,7 @@ def _error_from(detail: dict[str, Any]) -> CqlError:
         version=detail.get("version"),
         expression=detail.get("expression"),
         location=str(locator) if locator else None,
+        code=str(code) if code else None,
     )
 
 

@@ -2,7 +2,8 @@
 
 Implements what MedQC's measure code asks of the store: read, create/update, and search by
 ``_id``/``url``/``version``/``name`` on definitional types and ``patient``/``subject``/``beneficiary``
-on clinical types (``_count``/``_offset`` paging).
+on clinical types (``_count``/``_offset`` paging). A comma in a value ORs the alternatives, as in
+FHIR search (``patient=a,b``).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class MemoryRepository:
 
     async def update(
         self, resource_type: str, resource_id: str, resource: Resource, *, if_match: str | None = None
-    ):
+    ) -> tuple[Resource, bool]:
         created = resource_id not in self._data[resource_type]
         return self.put({**resource, "id": resource_id}), created
 
@@ -85,10 +86,12 @@ class MemoryRepository:
                 filters.append((name, value))
         patient_filter = next(((n, v) for n, v in filters if n in _REF_PARAMS), None)
         if patient_filter is not None:
-            pid = patient_filter[1].removeprefix("Patient/")
-            candidates = [
-                self._data[resource_type][i] for i in self._by_patient.get((resource_type, pid), [])
-            ]
+            candidates: list[Resource] = []
+            for value in patient_filter[1].split(","):
+                pid = value.removeprefix("Patient/")
+                candidates.extend(
+                    self._data[resource_type][i] for i in self._by_patient.get((resource_type, pid), [])
+                )
         else:
             candidates = list(self._data[resource_type].values())
         matches = [
@@ -100,7 +103,7 @@ class MemoryRepository:
     @staticmethod
     def _match(resource: Resource, name: str, value: str) -> bool:
         field = "id" if name == "_id" else name
-        return str(resource.get(field)) == value
+        return str(resource.get(field)) in value.split(",")
 
     async def transaction(self, bundle: Resource) -> Resource:
         for entry in bundle.get("entry", []):

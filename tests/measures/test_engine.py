@@ -58,7 +58,9 @@ async def test_prepare_library_adds_elm_or_refuses() -> None:
         "content": [{"contentType": "text/cql", "data": base64.b64encode(PROBE.encode()).decode()}],
     }
     prepared = await prepare_library(library)
-    assert elm_of(prepared)["library"]["identifier"]["id"] == "Probe"
+    elm = elm_of(prepared)
+    assert elm is not None
+    assert elm["library"]["identifier"]["id"] == "Probe"
     broken = {
         **library,
         "content": [
