@@ -14,8 +14,10 @@ COPY measures measures
 COPY agents agents
 COPY knowledge_base knowledge_base
 COPY conformance conformance
+# The CQL worker's Node packages go beside the installed worker script (measures/cql in site-packages).
 RUN python -m venv /opt/medqc && /opt/medqc/bin/pip install --no-cache-dir . \
-    && npm ci --prefix measures/cql --omit=dev --no-audit --no-fund
+    && CQL_DIR="$(/opt/medqc/bin/python -c 'import measures, pathlib; print(pathlib.Path(measures.__file__).parent / "cql")')" \
+    && npm ci --prefix "$CQL_DIR" --omit=dev --no-audit --no-fund
 
 FROM python:3.11-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl gnupg \
@@ -24,10 +26,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates
     && apt-get purge -y gnupg && rm -rf /var/lib/apt/lists/* \
     && useradd --system --create-home --uid 10001 medqc
 COPY --from=build /opt/medqc /opt/medqc
-COPY --from=build /src/measures/cql/node_modules /opt/medqc/cql/node_modules
 ENV PATH=/opt/medqc/bin:$PATH \
     MEDQC_DATABASE_URL=sqlite+aiosqlite:////home/medqc/var/medqc.sqlite \
-    MEDQC_CQL_NODE_MODULES=/opt/medqc/cql/node_modules \
+    MEDQC_ELM_CACHE_DIR=/home/medqc/var/elm-cache \
     PYTHONUNBUFFERED=1
 USER medqc
 WORKDIR /home/medqc

@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     cds_cors_origins: str = "*"
     cds_smart_launch_url: str | None = None
 
+    # CQL engine
+    elm_cache_dir: str = Field(default="var/elm-cache", description="content-addressed ELM cache")
+    cql_timeout_s: float = Field(default=300.0, description="per-request timeout of the CQL worker")
+    node: str | None = Field(default=None, description="the node binary (default: node on PATH)")
+
     # Language model (optional)
     llm_base_url: str | None = None
     llm_model: str = "qwen2.5-coder-0.5b"

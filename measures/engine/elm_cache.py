@@ -74,8 +74,10 @@ _DEFAULT: ElmCache | None = None
 
 
 def default_elm_cache() -> ElmCache:
-    """The process-wide cache, under ``$MEDQC_ELM_CACHE_DIR`` (default ``var/elm-cache``)."""
+    """The process-wide cache, under ``MEDQC_ELM_CACHE_DIR`` (default ``var/elm-cache``)."""
     global _DEFAULT  # noqa: PLW0603 - one cache per process
     if _DEFAULT is None:
-        _DEFAULT = ElmCache(os.environ.get("MEDQC_ELM_CACHE_DIR", "var/elm-cache"))
+        from medqc.settings import get_settings
+
+        _DEFAULT = ElmCache(get_settings().elm_cache_dir)
     return _DEFAULT

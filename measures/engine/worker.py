@@ -11,25 +11,25 @@ import asyncio
 import contextlib
 import itertools
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 from measures.engine.errors import CqlCalculationError, CqlError, CqlWorkerError
+from medqc.settings import get_settings
 
 CQL_DIR = Path(__file__).resolve().parent.parent / "cql"
 WORKER_JS = CQL_DIR / "worker.js"
-DEFAULT_TIMEOUT_S = float(os.environ.get("MEDQC_CQL_TIMEOUT_S", "300"))
 _STREAM_LIMIT = 1 << 30  # one response line may carry a whole population's results
 
 
 class CqlWorker:
     """One long-lived ``node worker.js`` process; ``request`` is safe to call concurrently."""
 
-    def __init__(self, *, node: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
-        self._node = node or os.environ.get("MEDQC_NODE") or shutil.which("node") or "node"
-        self.timeout_s = timeout_s
+    def __init__(self, *, node: str | None = None, timeout_s: float | None = None) -> None:
+        settings = get_settings()
+        self._node = node or settings.node or shutil.which("node") or "node"
+        self.timeout_s = timeout_s if timeout_s is not None else settings.cql_timeout_s
         self._proc: asyncio.subprocess.Process | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reader: asyncio.Task[None] | None = None
