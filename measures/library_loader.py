@@ -33,11 +33,6 @@ async def prepare_library(resource: dict[str, Any], *, includes: Sequence[str] =
 
 
 def _only_missing_includes(exc: CqlTranslationError) -> bool:
-    """Errors that only say an included library could not be found (it may be loaded later)."""
-    messages = [i.message for i in exc.issues]
-    return bool(messages) and all(
-        "Could not load source for library" in m
-        or "Could not resolve" in m
-        or "could not be resolved" in m.lower()
-        for m in messages
-    )
+    """Errors that only say an included library's source could not be found (it may be loaded later)."""
+    messages = [i.message for i in exc.issues] or [str(exc)]
+    return all("Could not load source for library" in m for m in messages)

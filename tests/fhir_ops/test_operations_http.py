@@ -272,3 +272,32 @@ def test_qc_evaluate_bad_input(fhir: httpx.Client, parameters: list[dict[str, An
     assert response.status_code == status
     assert response.json()["resourceType"] == "OperationOutcome"
     assert fhir.post("/Encounter/nope/$qc-evaluate", json={"resourceType": "Parameters"}).status_code == 404
+
+
+def _library(cql: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Library",
+        "id": "user-lib",
+        "name": "UserLib",
+        "version": "1.0.0",
+        "status": "active",
+        "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/library-type", "code": "logic-library"}]},
+        "content": [{"contentType": "text/cql", "data": base64.b64encode(cql.encode()).decode()}],
+    }
+
+
+def test_library_cql_is_translated_on_load(fhir: httpx.Client) -> None:
+    good = "library UserLib version '1.0.0'\nusing FHIR version '4.0.1'\ndefine \"Answer\": 40 + 2\n"
+    stored = fhir.put("/Library/user-lib", json=_library(good))
+    assert stored.status_code in {200, 201}
+    types = [c["contentType"] for c in stored.json()["content"]]
+    assert "application/elm+json" in types
+
+
+def test_library_translation_error_names_line_and_column(fhir: httpx.Client) -> None:
+    bad = "library UserLib version '1.0.0'\nusing FHIR version '4.0.1'\ndefine \"Broken\": NoSuchThing + 1\n"
+    response = fhir.put("/Library/user-lib-bad", json={**_library(bad), "id": "user-lib-bad"})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["resourceType"] == "OperationOutcome"
+    assert "line 3" in json.dumps(body)
