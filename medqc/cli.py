@@ -101,3 +101,17 @@ def catalog_list(
     for row in rows:
         typer.echo(f"{row['id']:<40} {row['version']:<7} {row['core']:<5} {row['disease']:<11} {row['key']}")
     typer.echo(f"{len(rows)} indicators")
+
+
+kb_app = typer.Typer(help="The knowledge base (retrieval index for the language-model verifier).")
+app.add_typer(kb_app, name="kb")
+
+
+@kb_app.command("build")
+def kb_build() -> None:
+    """Rebuild the retrieval index (indicator definitions, guideline passages, ICD-10 names)."""
+    from knowledge_base.retrieval.index import build_index
+
+    settings = get_settings()
+    index = build_index(Path(settings.kb_dir))
+    typer.echo(json.dumps({"directory": settings.kb_dir, "version": index.version}))

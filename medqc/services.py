@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from typing import Any
@@ -48,8 +49,10 @@ class Services:
         )
 
     async def close(self) -> None:
+        from agents.llm.wiring import close_gateways
         from measures.engine import get_worker
 
+        await close_gateways()
         await get_worker().close()
         await self.db.dispose()
 
@@ -76,6 +79,17 @@ def library_hook(repo: SqlRepository) -> WriteHook:
         return await prepare_library(resource, includes=includes)
 
     return hook
+
+
+async def language_model_policy(settings: Settings) -> VerificationPolicy | None:
+    """The hybrid policy (structured, lexical, then the model) when a language model is configured; its
+    retrieval index is loaded (or built) now rather than on the first request."""
+    if not settings.llm_base_url:
+        return None
+    from agents.llm import wiring
+
+    await asyncio.to_thread(wiring.shared_index)
+    return wiring.hybrid_policy()
 
 
 def cds_evaluator(services: Services) -> QcEvaluator:
@@ -112,7 +126,12 @@ async def build_services(settings: Settings, *, migrate: bool = True, seed: bool
     else:
         data_source = RepositorySource(repo)
     services = Services(
-        settings=settings, db=db, repo=repo, registry=default_registry(), data_source=data_source
+        settings=settings,
+        db=db,
+        repo=repo,
+        registry=default_registry(),
+        data_source=data_source,
+        full_policy=await language_model_policy(settings),
     )
     if settings.seed_catalog if seed is None else seed:
         await seed_store(services)

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     llm_timeout_s: float = 60.0
     llm_max_concurrency: int = 2
     llm_max_retries: int = 3
+    llm_hybrid_scope: Literal["unlexiconed", "unknown"] = Field(
+        default="unlexiconed",
+        description="facts the hybrid policy may ask the model: only those without a lexicon entry, or every "
+        "fact structured data and the lexicon leave unknown (use with a model measured better than lexical)",
+    )
+    kb_dir: str = Field(default="var/kb", description="the persisted retrieval index")
 
     @property
     def fhir_base(self) -> str:

@@ -46,6 +46,32 @@ def row_bundle(row: dict[str, Any], index: int) -> list[dict[str, Any]]:
     ]
 
 
+async def zero_shot_row(row: dict[str, Any], index: int) -> RowResult:
+    """The papers' baseline: the whole indicator asked of the model at once (no facts, no rule)."""
+    from agents.llm.wiring import zero_shot_judge
+
+    key = str(row["unique_id"])
+    label = str(row["label"]).strip().lower() == "yes"
+    spec = spec_for(key)
+    if spec is None:
+        return RowResult(key, label, False, True, False, 0, 0, 0.0)
+    record = record_from_resources(row_bundle(row, index))
+    t0 = time.perf_counter()
+    judgement = await zero_shot_judge().judge(spec, record.notes)
+    latency = (time.perf_counter() - t0) * 1000
+    quoted = int(judgement.value is not None or judgement.hallucinated_quote)
+    return RowResult(
+        key,
+        label,
+        judgement.value is True,
+        judgement.value is None,
+        True,
+        quoted,
+        int(judgement.hallucinated_quote),
+        latency,
+    )
+
+
 @dataclass(slots=True)
 class RowResult:
     key: str
@@ -153,11 +179,22 @@ async def warm_up(rows: list[dict[str, Any]]) -> None:
         await evaluate_row({"unique_id": key, "patient note": "出院记录。", "label": "No"}, -1, policy)
 
 
+def llm_tokens() -> dict[str, int]:
+    from agents.llm.wiring import shared_gateway
+
+    gateway = shared_gateway()
+    usage = gateway.usage if gateway is not None else None
+    return {"prompt": usage.prompt if usage else 0, "completion": usage.completion if usage else 0}
+
+
 async def run_eval(rows: list[dict[str, Any]], method: str) -> dict[str, Any]:
-    policy = policy_for(method)
     await warm_up(rows)
+    if method == "zero-shot":
+        results = [await zero_shot_row(row, i) for i, row in enumerate(rows)]
+        return {**summarise(method, results), "llm_tokens": llm_tokens()}
+    policy = policy_for(method)
     results = [await evaluate_row(row, i, policy) for i, row in enumerate(rows)]
-    return summarise(method, results)
+    return {**summarise(method, results), "llm_tokens": llm_tokens()}
 
 
 def load_rows(dataset: Path, only: str | None = None) -> list[dict[str, Any]]:
@@ -167,14 +204,27 @@ def load_rows(dataset: Path, only: str | None = None) -> list[dict[str, Any]]:
 
 def eval_command(
     dataset: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="CMQCIC jsonl")],
-    method: Annotated[
-        str, typer.Option(help=f"verification method: {', '.join(method_names())}")
-    ] = "lexical",
+    method: Annotated[str, typer.Option(help="lexical | structured | llm | hybrid | zero-shot")] = "lexical",
     out: Annotated[Path | None, typer.Option(help="write the JSON report here")] = None,
     only: Annotated[str | None, typer.Option(help="only indicators whose key starts with this")] = None,
+    every: Annotated[int, typer.Option(min=1, help="every n-th row only (model runs are slow on a CPU)")] = 1,
 ) -> None:
     """Evaluate the $qc-evaluate path (denominatorAsserted) on a labelled dataset."""
-    report = asyncio.run(run_eval(load_rows(dataset, only), method))
+    from agents.llm.wiring import close_gateways, register_llm_methods
+
+    register_llm_methods()
+    if method not in {*method_names(), "zero-shot"}:
+        raise typer.BadParameter(
+            f"unknown method {method!r}; known: {', '.join([*method_names(), 'zero-shot'])}"
+        )
+
+    async def run() -> dict[str, Any]:
+        try:
+            return await run_eval(load_rows(dataset, only)[::every], method)
+        finally:
+            await close_gateways()
+
+    report = asyncio.run(run())
     if out is not None:
         out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     typer.echo(
