@@ -35,22 +35,44 @@ def snomed_codes(record: EncounterRecord) -> set[str]:
 
 def may_belong(spec: IndicatorSpec, record: EncounterRecord) -> bool:
     """True when a Condition is coded with one of the ICD-10 prefixes or SNOMED codes, or a note names
-    the disease."""
-    crit = spec.denominator
-    codes = condition_codes(record)
-    if any(code.upper().startswith(p.upper()) for code in codes for p in crit.icd10):
-        return True
-    if crit.snomed and snomed_codes(record) & set(crit.snomed):
-        return True
-    if not crit.terms:
-        return False
-    pattern = compile_terms(tuple(crit.terms))
+    the disease (affirmed: not denied, not suspected)."""
+    return bool(applicable([spec], record))
+
+
+def applicable(specs: list[IndicatorSpec], record: EncounterRecord) -> list[IndicatorSpec]:
+    """The indicators whose denominator the encounter may belong to (codes read once, each distinct set of
+    diagnosis terms searched once)."""
+    codes = [c.upper() for c in condition_codes(record)]
+    snomed = snomed_codes(record)
     coded = [str((c.get("code") or {}).get("text") or "") for c in record.conditions]
-    if pattern is not None and any(pattern.search(t) for t in coded):
+    by_terms: dict[tuple[str, ...], bool] = {}
+    out = []
+    for spec in specs:
+        crit = spec.denominator
+        if any(code.startswith(p.upper()) for code in codes for p in crit.icd10) or snomed & set(crit.snomed):
+            out.append(spec)
+            continue
+        terms = tuple(crit.terms)
+        if terms and terms not in by_terms:
+            by_terms[terms] = _named(terms, coded, [n.text for n in record.notes])
+        if terms and by_terms[terms]:
+            out.append(spec)
+    return out
+
+
+def _named(terms: tuple[str, ...], coded: list[str], notes: list[str]) -> bool:
+    pattern = compile_terms(terms)
+    if pattern is None:
+        return False
+    if any(pattern.search(t) for t in coded):
         return True
-    notes = [n.text for n in record.notes if pattern is not None and pattern.search(n.text)]
-    entry = _diagnosis_entry(tuple(crit.terms))
-    return any(m.polarity == "affirmed" for text in notes for m in find_mentions(entry, _document(text)))
+    entry = _diagnosis_entry(terms)
+    return any(
+        m.polarity == "affirmed"
+        for text in notes
+        if pattern.search(text)
+        for m in find_mentions(entry, _document(text))
+    )
 
 
 @lru_cache(maxsize=64)

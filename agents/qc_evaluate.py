@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from fhir.resources.R4B.bundle import Bundle
 
-from agents.denominator import may_belong
+from agents.denominator import applicable, may_belong
 from agents.qc_report import Outcome, measure_report
 from agents.verifiers.base import FactVerdict
 from agents.verifiers.context import EvidenceStats, VerificationContext
@@ -76,7 +76,7 @@ async def qc_evaluate(
     With ``denominator_asserted`` the caller has placed the encounter in each denominator and only the
     numerator is judged. Reports are validated with ``fhir.resources.R4B`` when ``validate``.
     """
-    specs = measures if measures is not None else [s for s in indicator_specs() if may_belong(s, record)]
+    specs = measures if measures is not None else applicable(indicator_specs(), record)
     ctx = VerificationContext(record=record)
     entries = []
     for spec in specs:
