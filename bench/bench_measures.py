@@ -19,10 +19,10 @@ Writes ``bench/results/measures.json``. The batch path is :func:`measures.evalua
 from __future__ import annotations
 
 import argparse
-import re
 import asyncio
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -111,7 +111,8 @@ def baseline_resources() -> list[dict[str, Any]]:
     common = common_path.read_text(encoding="utf-8")
     old_common = common.replace("library MedQCCommon version", "library MedQCCommonBaseline version")
     old_common = old_common.replace("\n    return all E\n", "\n", 1)
-    assert not re.search(r"^\s*return all", old_common, re.MULTILINE), "MedQCCommon changed: update the baseline"
+    leftover = re.search(r"^\s*return all", old_common, re.MULTILINE)
+    assert leftover is None, "MedQCCommon changed: update the baseline"
     measure = next(r for r in builtin_resources() if r.get("id") == MEASURE)
     baseline_lib = library_resource(BASELINE_PCI_CQL)
     measure = {

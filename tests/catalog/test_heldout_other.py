@@ -46,4 +46,5 @@ def test_heldout_rows_well_formed(slug: str, indicators_json: dict) -> None:  # 
     for row in rows:
         assert row["unique_id"] in indicators_json, row["unique_id"]
         assert row["label"] in {"Yes", "No"}
-        assert row["patient note"].strip() and row["why"].strip()
+        assert row["patient note"].strip()
+        assert row["why"].strip()
