@@ -27,6 +27,10 @@ class CueOverrides(_Strict):
     (for terms that already carry their polarity, such as 淋巴结未见转移)."""
 
     add: list[str] = Field(default_factory=list)
+    add_post: list[str] = Field(
+        default_factory=list,
+        description="cues that count only after the mention (阿司匹林过敏, 对氯吡格雷不耐受 for a drug)",
+    )
     remove: list[str] = Field(default_factory=list)
     off: bool = Field(default=False, description="no cues of this kind for the entry (add is ignored)")
 
@@ -36,6 +40,7 @@ class Cues(_Strict):
 
     ``pseudo`` are phrases that contain a cue but do not negate (无明显诱因); ``terminators`` end a cue's
     scope (但, 后). ``window`` is the largest number of characters between a pre cue and the mention.
+    ``post_reach`` lists the post cues that reach further (see the field).
     """
 
     negation_pre: list[str] = Field(default_factory=list)
@@ -45,6 +50,12 @@ class Cues(_Strict):
     pseudo: list[str] = Field(default_factory=list)
     terminators: list[str] = Field(default_factory=list)
     window: int = 12
+    post_reach: list[str] = Field(
+        default_factory=list,
+        description="post cues about the act itself (未能完成, 待回报, 停用) that also count at the end of "
+        "the clause and at the end of the mention's 、-enumeration; other post cues (可能: 彩超提示转移可能) "
+        "count only within 4 characters after the mention",
+    )
 
 
 class TextRules(_Strict):
@@ -102,6 +113,11 @@ class LexiconEntry(_Strict):
     require: list[str] = Field(
         default_factory=list, description="a mention counts only if one of these is in its sentence"
     )
+    require_affirmed: bool = Field(
+        default=False,
+        description="require counts only an affirmed occurrence (the entry's cues): 未行活检 does not "
+        "satisfy require [活检]",
+    )
     context: list[str] = Field(
         default_factory=list, description="preferred context (出院, 院外, 带药): in sentence or section name"
     )
@@ -122,6 +138,12 @@ class LexiconEntry(_Strict):
         "cues written in the pattern itself do not count",
     )
     on_negated: bool | None = Field(default=False, description="value when every mention is negated")
+    on_conflict: Literal["affirmed", "last"] = Field(
+        default="affirmed",
+        description="affirmed and negated mentions: any affirmed one wins (default) or the last in the "
+        "notes wins, a clause-final stop later in the sentence counting as a negated mention "
+        "(予美托洛尔，后因低血压停用 → stopped)",
+    )
     number: NumberSpec | None = None
     duration: DurationSpec | None = None
     values: dict[str, list[str]] = Field(

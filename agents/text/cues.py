@@ -20,6 +20,7 @@ class CueSet:
     pseudo: tuple[str, ...]
     terminators: tuple[str, ...]
     window: int
+    post_reach: frozenset[str] = frozenset()
 
     @classmethod
     def build(
@@ -32,18 +33,25 @@ class CueSet:
                 return ()
             return tuple(c for c in [*base, *over.add] if c not in over.remove)
 
+        def merged_post(base: list[str], over: CueOverrides | None) -> tuple[str, ...]:
+            cues_ = merged(base, over)
+            if over is None or over.off:
+                return cues_
+            return cues_ + tuple(c for c in over.add_post if c not in cues_ and c not in over.remove)
+
         return cls(
             negation_pre=merged(cues.negation_pre, negation),
-            negation_post=merged(cues.negation_post, negation),
+            negation_post=merged_post(cues.negation_post, negation),
             uncertainty_pre=merged(cues.uncertainty_pre, uncertainty),
-            uncertainty_post=merged(cues.uncertainty_post, uncertainty),
+            uncertainty_post=merged_post(cues.uncertainty_post, uncertainty),
             pseudo=tuple(cues.pseudo),
             terminators=tuple(cues.terminators),
             window=cues.window,
+            post_reach=frozenset(cues.post_reach),
         )
 
 
-def _masked(text: str, pseudo: tuple[str, ...]) -> str:
+def masked(text: str, pseudo: tuple[str, ...]) -> str:
     """``text`` with pseudo-cue phrases blanked out so their cue characters do not count."""
     for phrase in pseudo:
         text = text.replace(phrase, "□" * len(phrase))
@@ -63,11 +71,17 @@ def _closest_pre(pre: str, cues: tuple[str, ...]) -> tuple[int, int] | None:
     return best
 
 
+#: Characters after a clause-final post cue that do not make it a pre cue of something else (。 了 中 …).
+_TAIL_SLACK = 2
+_TAIL_STRIP = " \t\r\n，,；;、:：。.！!？?）)]】"
+
+
 def polarity(clause: str, start: int, end: int, cues: CueSet) -> Polarity:
     """Polarity of the mention ``clause[start:end]``.
 
     A pre cue counts when it lies within ``cues.window`` characters before the mention with no
-    terminator in between; a post cue counts when it directly follows the mention (up to 4 characters).
+    terminator in between; a post cue counts when it directly follows the mention (up to 4 characters),
+    or further on when it ends the clause (视野检查因视力差未能完成) with no terminator in between.
 
     >>> from knowledge_base.lexicon import text_rules
     >>> cs = CueSet.build(text_rules().cues)
@@ -77,8 +91,10 @@ def polarity(clause: str, start: int, end: int, cues: CueSet) -> Polarity:
     'affirmed'
     >>> polarity("颅脑CT：脑梗塞可能大", 5, 8, cs)
     'uncertain'
+    >>> polarity("视野检查因视力差未能完成。", 0, 4, cs)
+    'negated'
     """
-    text = _masked(clause, cues.pseudo)
+    text = masked(clause, cues.pseudo)
     lo = max(0, start - cues.window)
     pre = text[lo:start]
     post = text[end : end + 6]
@@ -93,7 +109,36 @@ def polarity(clause: str, start: int, end: int, cues: CueSet) -> Polarity:
         hits = [post.find(c) for c in post_cues if 0 <= post.find(c) <= 4]
         if hits:
             return kind  # type: ignore[return-value]
-    return "affirmed"
+    return final_post_cue(text[end:], cues)
+
+
+def final_post_cue(rest: str, cues: CueSet, *, item: bool = False) -> Polarity:
+    """Polarity from a post cue that ends ``rest`` (the clause after a mention, or a later 、-item of its
+    enumeration with ``item=True``): at most two characters may follow the cue (…未能完成了。), no
+    terminator may precede it, and in a later item the cue must not open the item (胸片、停用氯吡格雷 is
+    the pre cue of 氯吡格雷). Only cues in ``cues.post_reach`` count (not 可能: 彩超提示淋巴结转移可能).
+
+    >>> from knowledge_base.lexicon import text_rules
+    >>> cs = CueSet.build(text_rules().cues)
+    >>> final_post_cue("凝血功能待回报。", cs, item=True), final_post_cue("未行头颅MRI", cs, item=True)
+    ('uncertain', 'affirmed')
+    """
+    body = masked(rest, cues.pseudo).rstrip(_TAIL_STRIP)
+    lead = len(body) - len(body.lstrip())
+    best: tuple[int, int, Polarity] | None = None
+    for kind, post_cues in (("uncertain", cues.uncertainty_post), ("negated", cues.negation_post)):
+        for cue in post_cues:
+            if cue not in cues.post_reach:
+                continue
+            pos = body.rfind(cue)
+            if pos < 0 or len(body) - (pos + len(cue)) > _TAIL_SLACK or (item and pos <= lead):
+                continue
+            if any(t in body[:pos] for t in cues.terminators):
+                continue
+            cand = (pos + len(cue), len(cue), kind)
+            if best is None or cand[:2] > best[:2]:
+                best = cand  # type: ignore[assignment]
+    return best[2] if best else "affirmed"
 
 
 def inner_polarity(span: str, cues: CueSet, authored: str = "") -> Polarity:
@@ -110,7 +155,7 @@ def inner_polarity(span: str, cues: CueSet, authored: str = "") -> Polarity:
     >>> inner_polarity("淋巴结未见转移", cs, authored="淋巴结.{0,4}未见转移")
     'affirmed'
     """
-    inner = _masked(span, cues.pseudo)[1:-1]
+    inner = masked(span, cues.pseudo)[1:-1]
     found: list[tuple[int, int, Polarity]] = []
     for kind, pre_cues in (("negated", cues.negation_pre), ("uncertain", cues.uncertainty_pre)):
         usable = tuple(c for c in pre_cues if c not in authored)
@@ -140,7 +185,7 @@ def enumeration_polarity(items: list[str], cues: CueSet) -> Polarity:
     for item in reversed(items):
         if not item.endswith("、") or _LIST_MARKER.search(item):
             break
-        body = _masked(item[:-1], cues.pseudo)
+        body = masked(item[:-1], cues.pseudo)
         pol = _enumeration_cue(body, cues)
         if pol != "affirmed":
             return pol

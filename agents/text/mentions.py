@@ -6,8 +6,16 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from agents.text.cues import CueSet, Polarity, enumeration_polarity, inner_polarity, polarity
-from agents.text.document import Document, Sentence
+from agents.text.cues import (
+    CueSet,
+    Polarity,
+    enumeration_polarity,
+    final_post_cue,
+    inner_polarity,
+    masked,
+    polarity,
+)
+from agents.text.document import Clause, Document, Sentence
 from knowledge_base.lexicon import LexiconEntry, text_rules
 
 
@@ -72,13 +80,73 @@ def mention_polarity(
             return pol
     before = [c for c in sentence.clauses if c.end <= clause.start]
     if before and not any(t in clause.text[:rel] for t in cues.terminators):
-        return enumeration_polarity([c.text for c in before], cues)
+        pol = enumeration_polarity([c.text for c in before], cues)
+        if pol != "affirmed":
+            return pol
+    return _later_item_polarity(sentence, clause, end, cues)
+
+
+def _later_item_polarity(sentence: Sentence, clause: Clause, end: int, cues: CueSet) -> Polarity:
+    """A post cue ending a later item of the mention's 、-enumeration (胸片、凝血功能待回报): the walk goes
+    forward while items end with 、 and stops after the first one that does not, at a terminator and at a
+    list number (1、)."""
+    if not clause.text.endswith("、") or any(
+        t in sentence.text[end - sentence.start : clause.end - sentence.start] for t in cues.terminators
+    ):
+        return "affirmed"
+    for item in (c for c in sentence.clauses if c.start >= clause.end):
+        if _LIST_NUMBER.match(item.text):
+            break
+        pol = final_post_cue(item.text, cues, item=True)
+        if pol != "affirmed":
+            return pol
+        if not item.text.endswith("、") or any(t in item.text for t in cues.terminators):
+            break
     return "affirmed"
+
+
+_LIST_NUMBER = re.compile(r"^\s*(?:\d+|[一二三四五六七八九十]+)\s*、")
 
 
 def contains_any(text: str, terms: list[str]) -> bool:
     pattern = compile_terms(tuple(terms))
     return bool(pattern and pattern.search(text))
+
+
+def _affirmed_in(sentence: Sentence, terms: list[str], cues: CueSet) -> bool:
+    """Whether one of ``terms`` occurs affirmed in ``sentence`` (活检 in 行穿刺活检, not in 未行活检)."""
+    pattern = compile_terms(tuple(terms))
+    if pattern is None:
+        return False
+    for m in pattern.finditer(sentence.text):
+        if m.end() > m.start():
+            start = sentence.start + m.start()
+            if mention_polarity(sentence, start, start + (m.end() - m.start()), cues) == "affirmed":
+                return True
+    return False
+
+
+#: What may follow a clause-final stop (后因低血压停用了 / 停用该药) without it taking an object of its own.
+_STOP_TAIL = re.compile(r"(?:了|该药|此药|上药|上述药物|药物|治疗)?")
+_STOP_STRIP = " \t\r\n，,；;、:：。.！!？?）)]】"
+
+
+def later_stop(mention: Mention, limit: int, cues: CueSet) -> tuple[int, int] | None:
+    """The span of a clause-final negation cue (停用, 已停, 拒绝 …) with no object of its own in a later
+    clause of the mention's sentence, before ``limit`` (the next mention): 予美托洛尔，后因低血压停用 stops
+    美托洛尔. Only cues of two characters or more count; terminators (后) do not block."""
+    sentence = mention.sentence
+    own = sentence.clause_at(mention.start)
+    stop_cues = sorted({c for c in (*cues.negation_post, *cues.negation_pre) if len(c) > 1}, key=len)
+    for clause in sentence.clauses:
+        if clause.start < own.end or clause.start >= limit:
+            continue
+        body = masked(clause.text[: max(0, limit - clause.start)], cues.pseudo).rstrip(_STOP_STRIP)
+        for cue in reversed(stop_cues):
+            pos = body.rfind(cue)
+            if pos >= 0 and _STOP_TAIL.fullmatch(body[pos + len(cue) :]):
+                return clause.start + pos, clause.start + pos + len(cue)
+    return None
 
 
 _CUE_SETS: dict[int, tuple[LexiconEntry, CueSet]] = {}
@@ -120,7 +188,11 @@ def find_mentions(
             continue
         if entry.exclude_sentence and contains_any(sentence.text, entry.exclude_sentence):
             continue
-        if entry.require and not contains_any(sentence.text, entry.require):
+        if entry.require and not (
+            _affirmed_in(sentence, entry.require, cues)
+            if entry.require_affirmed
+            else contains_any(sentence.text, entry.require)
+        ):
             continue
         in_context = not (entry.context or entry.context_sections) or (
             (section is not None and section in entry.context_sections)

@@ -8,6 +8,12 @@ from dataclasses import dataclass
 
 _COMPARATOR = r"(?P<cmp>[<>≤≥＜＞]=?|小于|大于|低于|高于|不足|超过|约)?"
 _DECIMAL = r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+#: With a unit, a count may also be written in Chinese (十五枚, 二十三枚, 两枚, 十二个): not an ordinal
+#: (第二枚), not the tail of a longer numeral, not the adverb 十分 (十分虚弱).
+_NUMBER_OR_CN = (
+    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+    r"|(?<![第零一二两三四五六七八九十百千])(?!十分)[一二两三四五六七八九十]{1,3}(?![百千万]))"
+)
 
 _CN_DIGITS = {
     "零": 0,
@@ -83,18 +89,31 @@ def number_after(
 ) -> Quantity | None:
     """The first number (with ``unit``) starting within ``max_gap`` characters after ``pos``.
 
+    With a ``unit`` that cannot be empty, a Chinese count reads too (淋巴结十五枚 → 15); a ``value_pattern``
+    group holding a Chinese count (``([一二两三四五六七八九十]+|\\d+)``) is read the same way.
+
     >>> number_after("NIHSS评分：3分，mRS 1分", 5, unit="分", max_gap=12)
     Quantity(value=3.0, start=8, end=9, comparator=None)
+    >>> number_after("肠周淋巴结二十三枚", 5, unit="枚", max_gap=12)
+    Quantity(value=23.0, start=5, end=8, comparator=None)
     """
     stop = pos + max_gap + 12 if hi is None else min(hi, pos + max_gap + 12)
     window = text[pos:stop]
-    default = rf"{_COMPARATOR}\s*{_DECIMAL}\s*(?:{unit})" if unit else rf"{_COMPARATOR}\s*{_DECIMAL}"
+    if not unit:
+        default = rf"{_COMPARATOR}\s*{_DECIMAL}"
+    elif re.fullmatch(f"(?:{unit})", "") is None:  # a unit that must be written: Chinese counts too
+        default = rf"{_COMPARATOR}\s*{_NUMBER_OR_CN}\s*(?:{unit})"
+    else:
+        default = rf"{_COMPARATOR}\s*{_DECIMAL}\s*(?:{unit})"
     pattern = value_pattern or default
     m = re.search(pattern, window, re.IGNORECASE)
     if m is None or m.start() > max_gap:
         return None
     group = "num" if "num" in m.groupdict() else 1
-    value = parse_number(m.group(group) or "")
+    raw = m.group(group) or ""
+    value = parse_number(raw)
+    if value is None and re.fullmatch(r"[一二两三四五六七八九十]{1,3}", raw):
+        value = chinese_number(raw)
     if value is None:
         return None
     cmp_ = m.groupdict().get("cmp")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from agents.text.document import Document
-from agents.text.mentions import Mention, find_mentions
+from agents.text.mentions import Mention, cue_set, find_mentions, later_stop
 from agents.text.quantities import Quantity, durations, number_after
 from agents.verifiers.base import Evidence, FactValue, FactVerdict
 from agents.verifiers.context import VerificationContext
@@ -32,6 +32,7 @@ class _Hit:
     end: int
     text: str
     more: tuple[tuple[int, int], ...] = ()  # further quoted spans (the other addends of a sum)
+    rank: tuple[int, int] = (0, 0)  # (note, offset) of the mention or stop, for on_conflict: last
 
     def evidence(self) -> Evidence:
         return Evidence(
@@ -68,9 +69,12 @@ class LexicalVerifier:
             return FactVerdict(fact_id=fact.id, method="lexical", detail=str(exc))
         positives: list[_Hit] = []
         negatives: list[_Hit] = []
-        for note in ctx.notes:
+        for i, note in enumerate(ctx.notes):
             doc = ctx.document(note)
             pos, neg = self._hits(entry, doc, note.reference)
+            if entry.on_conflict == "last":
+                pos = [replace(h, rank=(i, h.rank[1])) for h in pos]
+                neg = [replace(h, rank=(i, h.rank[1])) for h in neg]
             positives.extend(pos)
             negatives.extend(neg)
         verdict = self._verdict(fact, entry, positives, negatives)
@@ -99,12 +103,30 @@ class LexicalVerifier:
     ) -> tuple[list[_Hit], list[_Hit]]:
         pos: list[_Hit] = []
         neg: list[_Hit] = []
-        for m in find_mentions(entry, doc, terms, [] if terms is not None else None):
+        last = entry.on_conflict == "last" and entry.kind == "concept"
+        mentions = find_mentions(entry, doc, terms, [] if terms is not None else None)
+        for i, m in enumerate(mentions):
             start, end = _quote_span(m)
             if m.polarity == "affirmed":
-                pos.append(_Hit(value, _confidence(entry, m), ref, start, end, doc.text))
-            elif m.polarity == "negated" and m.in_context:
-                neg.append(_Hit(entry.on_negated, NEGATED_CONFIDENCE, ref, start, end, doc.text))
+                pos.append(_Hit(value, _confidence(entry, m), ref, start, end, doc.text, rank=(0, m.start)))
+                stop = later_stop(m, _next_start(mentions, i, m), cue_set(entry)) if last else None
+                if stop is not None:
+                    clause = m.sentence.clause_at(stop[0])
+                    neg.append(
+                        _Hit(
+                            entry.on_negated,
+                            NEGATED_CONFIDENCE,
+                            ref,
+                            clause.start,
+                            max(clause.end, stop[1]),
+                            doc.text,
+                            rank=(0, stop[0]),
+                        )
+                    )
+            elif m.polarity == "negated" and (m.in_context or last):
+                neg.append(
+                    _Hit(entry.on_negated, NEGATED_CONFIDENCE, ref, start, end, doc.text, rank=(0, m.start))
+                )
         return pos, neg
 
     def _number(self, entry: LexiconEntry, doc: Document, ref: str) -> list[_Hit]:
@@ -165,6 +187,19 @@ class LexicalVerifier:
 
     @staticmethod
     def _verdict(fact: FactSpec, entry: LexiconEntry, pos: list[_Hit], neg: list[_Hit]) -> FactVerdict:
+        if entry.on_conflict == "last" and entry.kind == "concept" and pos and neg:
+            latest = max([*pos, *neg], key=lambda h: h.rank)
+            if latest in neg:
+                if entry.on_negated is None:
+                    return FactVerdict(fact_id=fact.id, method="lexical", detail="stopped after use")
+                return FactVerdict(
+                    fact_id=fact.id,
+                    value=entry.on_negated,
+                    method="lexical",
+                    confidence=NEGATED_CONFIDENCE,
+                    evidence=[latest.evidence()],
+                    detail="the last mention is negated (on_conflict: last)",
+                )
         if pos:
             if entry.kind == "category":
                 order = list(entry.values)
@@ -194,6 +229,12 @@ class LexicalVerifier:
                 detail="negated mention",
             )
         return FactVerdict(fact_id=fact.id, method="lexical", detail="no mention")
+
+
+def _next_start(mentions: list[Mention], i: int, m: Mention) -> int:
+    """Where the stop search after mention ``i`` ends: the next mention in its sentence, else its end."""
+    nxt = mentions[i + 1].start if i + 1 < len(mentions) else m.sentence.end
+    return min(nxt, m.sentence.end) if nxt > m.end else m.sentence.end
 
 
 def _section_key(doc: Document, offset: int) -> int:
