@@ -10,11 +10,10 @@ from fhirpy import AsyncFHIRClient
 from fhirpy.base.exceptions import BaseFHIRError, ResourceNotFound
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from fhir_ops.data_access.record import CLINICAL_TYPES, EncounterRecord, Resource, notes_of
+from fhir_ops.data_access.record import Resource
+from fhir_ops.data_access.searching import SearchingSource
 from fhir_ops.errors import NotFound, UpstreamUnavailable
-from fhir_ops.search.indexer import normalise_reference
 
-_ENCOUNTER_PARAM = {"MedicationAdministration": "context"}
 _RETRY_STATUSES = {429, 502, 503, 504}
 
 
@@ -38,7 +37,7 @@ def _retryable(exc: BaseException) -> bool:
 _FAILURES = (BaseFHIRError, RetryableStatus, aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
 
-class UpstreamSource:
+class UpstreamSource(SearchingSource):
     """:class:`ClinicalDataSource` over an external FHIR R4 server (bearer token, paging, retries)."""
 
     def __init__(
@@ -74,7 +73,7 @@ class UpstreamSource:
                 return await asyncio.wait_for(make(), self.timeout_s)
         raise AssertionError("unreachable")
 
-    async def _read(self, resource_type: str, resource_id: str) -> Resource:
+    async def read(self, resource_type: str, resource_id: str) -> Resource:
         try:
             res = await self._retry(lambda: self.client.reference(resource_type, resource_id).to_resource())
         except ResourceNotFound as exc:
@@ -83,33 +82,10 @@ class UpstreamSource:
             raise UpstreamUnavailable(f"FHIR server {self.base_url} failed: {type(exc).__name__}") from exc
         return dict(res.serialize())
 
-    async def _search(self, resource_type: str, **params: str) -> list[Resource]:
-        search = self.client.resources(resource_type).search(**params).limit(self.page_size)
+    async def search_all(self, resource_type: str, params: list[tuple[str, str]]) -> list[Resource]:
+        search = self.client.resources(resource_type).search(**dict(params)).limit(self.page_size)
         try:
             found = await self._retry(search.fetch_all)
         except _FAILURES as exc:
             raise UpstreamUnavailable(f"FHIR server {self.base_url} failed: {type(exc).__name__}") from exc
         return [dict(r.serialize()) for r in found]
-
-    async def encounter_record(self, encounter_id: str) -> EncounterRecord:
-        encounter = await self._read("Encounter", encounter_id)
-        patient = None
-        subject = (encounter.get("subject") or {}).get("reference")
-        if isinstance(subject, str):
-            ref_type, ref_id = normalise_reference(subject)
-            if ref_type == "Patient":
-                patient = await self._read("Patient", ref_id)
-        lists = await asyncio.gather(
-            *(
-                self._search(rtype, **{_ENCOUNTER_PARAM.get(rtype, "encounter"): f"Encounter/{encounter_id}"})
-                for rtype in CLINICAL_TYPES.values()
-            )
-        )
-        record = EncounterRecord(patient=patient, encounter=encounter)
-        for attr, resources in zip(CLINICAL_TYPES, lists, strict=True):
-            setattr(record, attr, resources)
-        record.notes = notes_of(record.document_references, record.compositions)
-        return record
-
-    async def patient_encounters(self, patient_id: str) -> list[Resource]:
-        return await self._search("Encounter", patient=f"Patient/{patient_id}", _sort="-date")
