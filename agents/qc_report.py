@@ -12,6 +12,7 @@ from agents.verifiers.base import FactVerdict
 from agents.verifiers.context import EvidenceStats
 from fhir_ops.data_access.record import EncounterRecord
 from measures.catalog.schema import FactSpec, IndicatorSpec
+from medqc.observability import trace_id_var
 
 SD = "http://medqc.org/fhir/StructureDefinition"
 EXT_FACT = f"{SD}/qc-fact"
@@ -22,6 +23,8 @@ EXT_DENOMINATOR_ASSERTED = f"{SD}/qc-denominator-asserted"
 EXT_EVIDENCE = f"{SD}/qc-evidence"
 EXT_CONFIDENCE = f"{SD}/qc-confidence"
 EXT_EVIDENCE_CHECK = f"{SD}/qc-evidence-check"
+EXT_PROVENANCE = f"{SD}/qc-provenance"
+EXT_TRACE = f"{SD}/qc-trace"
 CS_FACT = "http://medqc.org/fhir/CodeSystem/qc-fact"
 CS_METHOD = "http://medqc.org/fhir/CodeSystem/qc-verification-method"
 CS_POPULATION = "http://terminology.hl7.org/CodeSystem/measure-population"
@@ -86,6 +89,12 @@ def _evidence_extensions(verdict: FactVerdict) -> list[dict[str, Any]]:
     return out
 
 
+def _provenance_extensions(verdict: FactVerdict) -> list[dict[str, Any]]:
+    """Which model, prompt template and knowledge-base version produced a model verdict (for audit)."""
+    parts = [{"url": k, "valueString": v} for k, v in sorted(verdict.provenance.items()) if v]
+    return [{"url": EXT_PROVENANCE, "extension": parts}] if parts else []
+
+
 def fact_observation(fact: FactSpec, verdict: FactVerdict, record: EncounterRecord) -> dict[str, Any]:
     obs: dict[str, Any] = {
         "resourceType": "Observation",
@@ -93,6 +102,7 @@ def fact_observation(fact: FactSpec, verdict: FactVerdict, record: EncounterReco
         "extension": [
             {"url": EXT_CONFIDENCE, "valueDecimal": round(verdict.confidence, 3)},
             *_evidence_extensions(verdict),
+            *_provenance_extensions(verdict),
         ],
         "status": "final" if verdict.known else "preliminary",
         "code": {
@@ -157,6 +167,8 @@ def measure_report(
     extensions: list[dict[str, Any]] = [
         {"url": EXT_DENOMINATOR_ASSERTED, "valueBoolean": denominator_asserted}
     ]
+    if (trace_id := trace_id_var.get()) != "-":  # the request's W3C trace: logs and report line up
+        extensions.append({"url": EXT_TRACE, "valueString": trace_id})
     if stats is not None:
         extensions.append(
             {

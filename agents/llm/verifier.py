@@ -119,6 +119,7 @@ class LLMFactVerifier:
             trace.verdict = unknown(f"llm {exc.reason}: {exc.message}")
             return trace
         trace.answer = answer
+        produced_by = {"model": answer.model, "prompt": prompt.version, "kb": kb_version or ""}
         provenance = f"{answer.model} prompt={prompt.version} kb={kb_version}"
         if answer.cached:
             provenance += " cached"
@@ -154,6 +155,7 @@ class LLMFactVerifier:
             method="llm",
             confidence=self.confidence,
             detail=f"llm ({provenance}): {reason}",
+            provenance=produced_by,
         )
         return trace
 

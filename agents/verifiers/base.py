@@ -33,6 +33,9 @@ class FactVerdict(BaseModel):
     method: Method = "none"
     confidence: float = 0.0
     detail: str | None = None
+    provenance: dict[str, str] = Field(
+        default_factory=dict, description="what produced a model verdict: model, prompt version, kb version"
+    )
 
     @property
     def known(self) -> bool:

@@ -54,6 +54,8 @@ async def test_verbatim_quote_gives_known_verdict_with_offsets(ctx: Verification
     assert NOTE[ev.start : ev.end] == ev.quote == "洼田饮水试验2级，吞咽功能筛查已完成"
     assert trace.prompt_version
     assert trace.prompt_version in (v.detail or "")
+    assert v.provenance["prompt"] == trace.prompt_version
+    assert v.provenance["model"]
     assert client.requests[0].schema is not None
     assert client.requests[0].schema["properties"]["value"] == {"enum": [True, False, None]}
 
