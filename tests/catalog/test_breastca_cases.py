@@ -5,48 +5,9 @@ Covers the indicators without dev rows and the rules' edge cases (thresholds, st
 
 from __future__ import annotations
 
-import base64
-from pathlib import Path
+from tests.catalog.cases import Case, numerator, parametrize_cases
 
-import pytest
-
-from agents.methods import policy_for
-from agents.qc_evaluate import qc_evaluate
-from fhir_ops.data_access.record import record_from_resources
-from measures.catalog.loader import SPEC_DIR, load_disease
-
-
-def _record(text: str):  # type: ignore[no-untyped-def]
-    data = base64.b64encode(text.encode("utf-8")).decode("ascii")
-    return record_from_resources(
-        [
-            {"resourceType": "Patient", "id": "p1"},
-            {
-                "resourceType": "Encounter",
-                "id": "e1",
-                "status": "finished",
-                "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
-            },
-            {
-                "resourceType": "DocumentReference",
-                "id": "d1",
-                "status": "current",
-                "content": [{"attachment": {"contentType": "text/plain", "data": data}}],
-            },
-        ]
-    )
-
-
-async def _numerator(measure_id: str, text: str) -> bool:
-    spec = next(i for i in load_disease(Path(SPEC_DIR) / "breastca.yaml").indicators if i.id == measure_id)
-    bundle = await qc_evaluate(
-        _record(text), measures=[spec], denominator_asserted=True, policy=policy_for("lexical")
-    )
-    pops = bundle["entry"][0]["resource"]["group"][0]["population"]
-    return {p["code"]["coding"][0]["code"]: p["count"] for p in pops}["numerator"] == 1
-
-
-CASES = [
+CASES: list[Case] = [
     ("breastca-clinical-tnm", "左乳肿物穿刺：浸润性导管癌。临床分期cT2N1M0，行新辅助化疗。", True),
     ("breastca-clinical-tnm", "左乳肿物穿刺：浸润性导管癌。行左乳癌改良根治术，术后病理分期pT2N1M0。", False),
     ("breastca-clinical-tnm", "入院诊断：左乳腺癌（T2N0M0 IIA期）。", True),
@@ -67,8 +28,6 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("measure_id", "text", "expected"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)]
-)
+@parametrize_cases(CASES)
 async def test_breastca_case(measure_id: str, text: str, expected: bool) -> None:
-    assert await _numerator(measure_id, text) is expected
+    assert await numerator(measure_id, text, slug="breastca") is expected

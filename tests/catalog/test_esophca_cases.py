@@ -5,48 +5,9 @@ Covers the indicators without dev rows and the rules' edge cases (thresholds, st
 
 from __future__ import annotations
 
-import base64
-from pathlib import Path
+from tests.catalog.cases import Case, numerator, parametrize_cases
 
-import pytest
-
-from agents.methods import policy_for
-from agents.qc_evaluate import qc_evaluate
-from fhir_ops.data_access.record import record_from_resources
-from measures.catalog.loader import SPEC_DIR, load_disease
-
-
-def _record(text: str):  # type: ignore[no-untyped-def]
-    data = base64.b64encode(text.encode("utf-8")).decode("ascii")
-    return record_from_resources(
-        [
-            {"resourceType": "Patient", "id": "p1"},
-            {
-                "resourceType": "Encounter",
-                "id": "e1",
-                "status": "finished",
-                "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
-            },
-            {
-                "resourceType": "DocumentReference",
-                "id": "d1",
-                "status": "current",
-                "content": [{"attachment": {"contentType": "text/plain", "data": data}}],
-            },
-        ]
-    )
-
-
-async def _numerator(measure_id: str, text: str) -> bool:
-    spec = next(i for i in load_disease(Path(SPEC_DIR) / "esophca.yaml").indicators if i.id == measure_id)
-    bundle = await qc_evaluate(
-        _record(text), measures=[spec], denominator_asserted=True, policy=policy_for("lexical")
-    )
-    pops = bundle["entry"][0]["resource"]["group"][0]["population"]
-    return {p["code"]["coding"][0]["code"]: p["count"] for p in pops}["numerator"] == 1
-
-
-CASES = [
+CASES: list[Case] = [
     ("esophca-pathology-before-treatment", "胃镜：距门齿30cm见溃疡型肿物，活检病理示：鳞状细胞癌。", True),
     ("esophca-pathology-before-treatment", "上消化道造影示食管中段充盈缺损，考虑食管癌，拟行放疗。", False),
     ("esophca-pathology-before-treatment", "胃镜活检病理：（食管）高级别上皮内瘤变。", False),
@@ -68,8 +29,6 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("measure_id", "text", "expected"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)]
-)
+@parametrize_cases(CASES)
 async def test_esophca_case(measure_id: str, text: str, expected: bool) -> None:
-    assert await _numerator(measure_id, text) is expected
+    assert await numerator(measure_id, text, slug="esophca") is expected

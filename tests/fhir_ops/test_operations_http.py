@@ -281,7 +281,11 @@ def _library(cql: str) -> dict[str, Any]:
         "name": "UserLib",
         "version": "1.0.0",
         "status": "active",
-        "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/library-type", "code": "logic-library"}]},
+        "type": {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/library-type", "code": "logic-library"}
+            ]
+        },
         "content": [{"contentType": "text/cql", "data": base64.b64encode(cql.encode()).decode()}],
     }
 

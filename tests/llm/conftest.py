@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from agents.verifiers.context import VerificationContext
-from fhir_ops.data_access.record import record_from_resources
 from tests.llm.server import INSTALL_HINT, LlamaServer, find_binary, find_smollm2, free_port
+from tests.support.notes import note_record
 
 NOTE = (
     "患者男，68岁，因“突发左侧肢体无力3小时”入院。既往高血压病史10年。\n"
@@ -18,23 +17,7 @@ NOTE = (
 
 
 def note_context(text: str = NOTE) -> VerificationContext:
-    data = base64.b64encode(text.encode("utf-8")).decode("ascii")
-    resources = [
-        {"resourceType": "Patient", "id": "p1"},
-        {
-            "resourceType": "Encounter",
-            "id": "e1",
-            "status": "finished",
-            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
-        },
-        {
-            "resourceType": "DocumentReference",
-            "id": "d1",
-            "status": "current",
-            "content": [{"attachment": {"contentType": "text/plain", "data": data}}],
-        },
-    ]
-    return VerificationContext(record=record_from_resources(resources))
+    return VerificationContext(record=note_record(text))
 
 
 @pytest.fixture

@@ -103,7 +103,11 @@ def test_hook_still_answers(app_with_dead_model: str) -> None:
             "observations": None,
             "procedures": None,
             "medicationRequests": None,
-            "documentReferences": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": note}]},
+            "documentReferences": {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "entry": [{"resource": note}],
+            },
         },
     }
     for _ in range(2):  # the second call comes after the failed background refinement
