@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from agents.text.document import Document, analyse
 from agents.text.mentions import compile_terms, find_mentions
+from agents.text.normalize import fold_for_matching
 from fhir_ops.data_access.record import EncounterRecord
 from knowledge_base.lexicon import LexiconEntry
 from measures.catalog.schema import IndicatorSpec
@@ -44,7 +45,8 @@ def applicable(specs: list[IndicatorSpec], record: EncounterRecord) -> list[Indi
     diagnosis terms searched once)."""
     codes = [c.upper() for c in condition_codes(record)]
     snomed = snomed_codes(record)
-    coded = [str((c.get("code") or {}).get("text") or "") for c in record.conditions]
+    coded = [fold_for_matching(str((c.get("code") or {}).get("text") or "")) for c in record.conditions]
+    notes = [fold_for_matching(n.text) for n in record.notes]
     by_terms: dict[tuple[str, ...], bool] = {}
     out = []
     for spec in specs:
@@ -54,7 +56,7 @@ def applicable(specs: list[IndicatorSpec], record: EncounterRecord) -> list[Indi
             continue
         terms = tuple(crit.terms)
         if terms and terms not in by_terms:
-            by_terms[terms] = _named(terms, coded, [n.text for n in record.notes])
+            by_terms[terms] = _named(terms, coded, notes)
         if terms and by_terms[terms]:
             out.append(spec)
     return out
@@ -76,8 +78,8 @@ def _named(terms: tuple[str, ...], coded: list[str], notes: list[str]) -> bool:
 
 
 @lru_cache(maxsize=64)
-def _document(text: str) -> Document:
-    return analyse(text)
+def _document(folded_text: str) -> Document:
+    return analyse(folded_text)
 
 
 @lru_cache(maxsize=512)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import opencc
 
 _WS = re.compile(r"\s+")
 
@@ -85,3 +89,27 @@ def fold_width(text: str) -> str:
     'LVEF50%，HAS-BLED'
     """
     return text.translate(_FULL_WIDTH)
+
+
+@lru_cache(maxsize=1)
+def _traditional_to_simplified() -> dict[int, int]:
+    """OpenCC's character table (traditional → simplified), one code point for one: offsets hold."""
+    path = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
+    table: dict[int, int] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        source, _, targets = line.partition("\t")
+        target = targets.split(" ")[0]
+        if len(source) == 1 and len(target) == 1 and source != target:
+            table[ord(source)] = ord(target)
+    simplified = set(table.values())
+    return {k: v for k, v in table.items() if k not in simplified}
+
+
+def fold_for_matching(text: str) -> str:
+    """The text lexicons are matched against: full-width letters/digits as ASCII and traditional
+    characters as simplified (肝內膽管細胞癌 → 肝内胆管细胞癌), one character for one.
+
+    >>> fold_for_matching("診斷：肝內膽管細胞癌，ＣＥＡ５．２")
+    '诊断：肝内胆管细胞癌，CEA5.2'
+    """
+    return fold_width(text).translate(_traditional_to_simplified())

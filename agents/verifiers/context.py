@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from agents.text.document import Document, analyse
-from agents.text.normalize import fold_width
+from agents.text.normalize import fold_for_matching
 from fhir_ops.data_access.record import EncounterRecord, Note
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class VerificationContext:
         doc = self._documents.get(note.reference)
         if doc is None:
             # matched on width-folded text (same length, so offsets and quotes map back to the note)
-            doc = self._documents[note.reference] = analyse(fold_width(note.text))
+            doc = self._documents[note.reference] = analyse(fold_for_matching(note.text))
         return doc
 
     def for_indicator(self, indicator: IndicatorSpec) -> VerificationContext:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents.text.normalize import find_verbatim, fold_width
+from agents.text.normalize import find_verbatim, fold_for_matching
 from agents.verifiers.base import Evidence, FactVerdict
 from agents.verifiers.context import VerificationContext
 
@@ -16,7 +16,7 @@ def _locate(ev: Evidence, ctx: VerificationContext) -> Evidence | None:
             original = note.text[ev.start : ev.end]
             if original == ev.quote:
                 return ev.model_copy(update={"reference": note.reference})
-            if fold_width(original) == fold_width(ev.quote):  # matched on the width-folded text
+            if fold_for_matching(original) == fold_for_matching(ev.quote):  # matched on the folded text
                 return ev.model_copy(update={"reference": note.reference, "quote": original})
         span = find_verbatim(note.text, ev.quote, hint=ev.start)
         if span is not None:
