@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
 PATIENT = {"resourceType": "Patient", "name": [{"family": "王", "given": ["小明"]}], "gender": "male"}
 
@@ -111,6 +112,7 @@ def test_oversized_body_is_413(server: str) -> None:
 
 def test_metadata_tells_the_truth(fhir: httpx.Client) -> None:
     cs = fhir.get("/metadata").json()
+    CapabilityStatement.model_validate(cs)
     assert cs["resourceType"] == "CapabilityStatement"
     assert cs["fhirVersion"] == "4.0.1"
     resources = {r["type"]: r for r in cs["rest"][0]["resource"]}
@@ -120,6 +122,8 @@ def test_metadata_tells_the_truth(fhir: httpx.Client) -> None:
     assert "Observation:encounter" in resources["Observation"]["searchInclude"]
     ops = {o["name"] for o in resources["Measure"].get("operation", [])}
     assert "evaluate-measure" in ops
+    assert {o["name"] for o in resources["Encounter"].get("operation", [])} == {"qc-evaluate"}
+    assert {o["name"] for o in cs["rest"][0]["operation"]} == {"qc-evaluate"}
     for op in resources["Measure"]["operation"]:
         definition = httpx.get(
             op["definition"].replace("http://medqc.org/fhir", fhir.base_url.__str__().rstrip("/"))
