@@ -56,6 +56,12 @@ class Cues(_Strict):
         "the clause and at the end of the mention's 、-enumeration; other post cues (可能: 彩超提示转移可能) "
         "count only within 4 characters after the mention",
     )
+    pending_clause: list[str] = Field(
+        default_factory=list,
+        description="results-pending phrases (结果待回报) that, opening the clause after a mention's clause "
+        "or 、-enumeration, make every item uncertain (送检血常规、肝肾功能，结果待回报); an entry drops one "
+        "with uncertainty.remove, all with uncertainty.off",
+    )
 
 
 class TextRules(_Strict):

@@ -21,6 +21,7 @@ class CueSet:
     terminators: tuple[str, ...]
     window: int
     post_reach: frozenset[str] = frozenset()
+    pending_clause: tuple[str, ...] = ()
 
     @classmethod
     def build(
@@ -48,6 +49,9 @@ class CueSet:
             terminators=tuple(cues.terminators),
             window=cues.window,
             post_reach=frozenset(cues.post_reach),
+            pending_clause=()
+            if uncertainty is not None and uncertainty.off
+            else tuple(c for c in cues.pending_clause if uncertainty is None or c not in uncertainty.remove),
         )
 
 
@@ -112,11 +116,14 @@ def polarity(clause: str, start: int, end: int, cues: CueSet) -> Polarity:
     return final_post_cue(text[end:], cues)
 
 
-def final_post_cue(rest: str, cues: CueSet, *, item: bool = False) -> Polarity:
+def final_post_cue(
+    rest: str, cues: CueSet, *, item: bool = False, skip: tuple[tuple[int, int], ...] = ()
+) -> Polarity:
     """Polarity from a post cue that ends ``rest`` (the clause after a mention, or a later 、-item of its
     enumeration with ``item=True``): at most two characters may follow the cue (…未能完成了。), no
     terminator may precede it, and in a later item the cue must not open the item (胸片、停用氯吡格雷 is
-    the pre cue of 氯吡格雷). Only cues in ``cues.post_reach`` count (not 可能: 彩超提示淋巴结转移可能).
+    the pre cue of 氯吡格雷). Only cues in ``cues.post_reach`` count (not 可能: 彩超提示淋巴结转移可能),
+    and not inside a span of ``skip`` (offsets into ``rest``: the entry's own matches, 宫旁组织均未查见癌).
 
     >>> from knowledge_base.lexicon import text_rules
     >>> cs = CueSet.build(text_rules().cues)
@@ -131,6 +138,8 @@ def final_post_cue(rest: str, cues: CueSet, *, item: bool = False) -> Polarity:
             if cue not in cues.post_reach:
                 continue
             pos = body.rfind(cue)
+            if pos >= 0 and any(lo < pos + len(cue) and pos < hi for lo, hi in skip):
+                continue
             if pos < 0 or len(body) - (pos + len(cue)) > _TAIL_SLACK or (item and pos <= lead):
                 continue
             if any(t in body[:pos] for t in cues.terminators):
@@ -139,6 +148,37 @@ def final_post_cue(rest: str, cues: CueSet, *, item: bool = False) -> Polarity:
             if best is None or cand[:2] > best[:2]:
                 best = cand  # type: ignore[assignment]
     return best[2] if best else "affirmed"
+
+
+def value_cue(value: str, cues: CueSet) -> Polarity:
+    """Polarity of the value part of a "field：value" line when it opens with a post cue about the act
+    (``cues.post_reach``): ABCD2评分：未评, 胸部CT：拟明日检查, Hoehn-Yahr分期：未评估.
+
+    >>> from knowledge_base.lexicon import text_rules
+    >>> cs = CueSet.build(text_rules().cues)
+    >>> value_cue(" 未评估", cs), value_cue("拟明日检查", cs), value_cue("未见异常", cs)
+    ('negated', 'uncertain', 'affirmed')
+    """
+    body = masked(value, cues.pseudo).lstrip()
+    best: tuple[int, Polarity] | None = None
+    for kind, post_cues in (("uncertain", cues.uncertainty_post), ("negated", cues.negation_post)):
+        for cue in post_cues:
+            if cue in cues.post_reach and body.startswith(cue) and (best is None or len(cue) > best[0]):
+                best = (len(cue), kind)  # type: ignore[assignment]
+    return best[1] if best else "affirmed"
+
+
+def pending_cue(clause: str, cues: CueSet) -> Polarity:
+    """'uncertain' when ``clause`` (the one after a mention's clause or enumeration) opens with a
+    results-pending phrase of ``cues.pending_clause`` (送检血常规、肝肾功能，结果待回报).
+
+    >>> from knowledge_base.lexicon import text_rules
+    >>> cs = CueSet.build(text_rules().cues)
+    >>> pending_cue("结果待回报。", cs), pending_cue("结果正常", cs)
+    ('uncertain', 'affirmed')
+    """
+    body = masked(clause, cues.pseudo).lstrip()
+    return "uncertain" if any(body.startswith(c) for c in cues.pending_clause) else "affirmed"
 
 
 def inner_polarity(span: str, cues: CueSet, authored: str = "") -> Polarity:

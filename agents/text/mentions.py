@@ -13,7 +13,9 @@ from agents.text.cues import (
     final_post_cue,
     inner_polarity,
     masked,
+    pending_cue,
     polarity,
+    value_cue,
 )
 from agents.text.document import Clause, Document, Sentence
 from knowledge_base.lexicon import LexiconEntry, text_rules
@@ -65,10 +67,35 @@ def _authored_pattern(entry_terms: tuple[str, ...], patterns: tuple[str, ...], m
 
 
 def mention_polarity(
-    sentence: Sentence, start: int, end: int, cues: CueSet, authored: str | None = None
+    sentence: Sentence,
+    start: int,
+    end: int,
+    cues: CueSet,
+    authored: str | None = None,
+    *,
+    spans: tuple[tuple[int, int], ...] = (),
+    group: tuple[int, int] | None = None,
 ) -> Polarity:
     """Polarity of the mention ``[start, end)`` (note offsets) in ``sentence``: cues in its clause, else a
-    cue inside a regex match (``authored`` = the regex source), else a cue earlier in a 、-enumeration."""
+    cue inside a regex match (``authored`` = the regex source), else a cue earlier in a 、-enumeration,
+    else a post cue about the act later on (end of its clause or enumeration, the value after a "：",
+    a results-pending clause). ``spans`` are the entry's matches (cues inside them do not count as post
+    cues); ``group`` is the "full name（abbreviation）" span the mention belongs to, whose polarity it
+    takes when its own is affirmed."""
+    pol = _own_polarity(sentence, start, end, cues, authored, spans)
+    if pol == "affirmed" and group is not None and group != (start, end):
+        pol = _own_polarity(sentence, group[0], group[1], cues, None, spans)
+    return pol
+
+
+def _own_polarity(
+    sentence: Sentence,
+    start: int,
+    end: int,
+    cues: CueSet,
+    authored: str | None,
+    spans: tuple[tuple[int, int], ...],
+) -> Polarity:
     clause = sentence.clause_at(start)
     rel = start - clause.start
     pol = polarity(clause.text, rel, rel + (end - start), cues)
@@ -83,29 +110,93 @@ def mention_polarity(
         pol = enumeration_polarity([c.text for c in before], cues)
         if pol != "affirmed":
             return pol
-    return _later_item_polarity(sentence, clause, end, cues)
+    return _later_polarity(sentence, clause, end, cues, spans)
 
 
-def _later_item_polarity(sentence: Sentence, clause: Clause, end: int, cues: CueSet) -> Polarity:
-    """A post cue ending a later item of the mention's 、-enumeration (胸片、凝血功能待回报): the walk goes
-    forward while items end with 、 and stops after the first one that does not, at a terminator and at a
-    list number (1、)."""
-    if not clause.text.endswith("、") or any(
-        t in sentence.text[end - sentence.start : clause.end - sentence.start] for t in cues.terminators
-    ):
+#: Characters a "field：" may hold after the mention (ABCD2评分：, Hoehn-Yahr分期：).
+_FIELD_TAIL = 6
+
+
+def _later_polarity(
+    sentence: Sentence, clause: Clause, end: int, cues: CueSet, spans: tuple[tuple[int, int], ...]
+) -> Polarity:
+    """A post cue after the mention's clause: ending a later item of its 、-enumeration (胸片、凝血功能
+    待回报) — the walk goes forward while items end with 、 and stops after the first one that does not,
+    at a terminator and at a list number (1、) —, opening the value after a "：" that ends the mention's
+    clause or the enumeration (ABCD2评分：未评), or a results-pending clause right after them
+    (送检血常规、肝肾功能，结果待回报). Parts of items inside ``spans`` (the entry's matches, the
+    mention's own included) are not searched."""
+    tail = sentence.text[end - sentence.start : clause.end - sentence.start]
+    if any(t in tail for t in cues.terminators):
         return "affirmed"
-    for item in (c for c in sentence.clauses if c.start >= clause.end):
-        if _LIST_NUMBER.match(item.text):
-            break
-        pol = final_post_cue(item.text, cues, item=True)
-        if pol != "affirmed":
-            return pol
-        if not item.text.endswith("、") or any(t in item.text for t in cues.terminators):
-            break
+    last = clause
+    if clause.text.endswith("、"):
+        for item in (c for c in sentence.clauses if c.start >= clause.end):
+            if _LIST_NUMBER.match(item.text):
+                return "affirmed"
+            lo = max(item.start, end)
+            skip = tuple((max(a, lo) - lo, b - lo) for a, b in spans if b > lo and a < item.end)
+            text = sentence.text[lo - sentence.start : item.end - sentence.start]
+            pol = final_post_cue(text, cues, item=True, skip=skip) if text.strip() else "affirmed"
+            if pol != "affirmed":
+                return pol
+            last = item
+            if not item.text.endswith("、") or any(t in item.text for t in cues.terminators):
+                break
+        else:
+            return "affirmed"
+    return _after_clause(sentence, last, end, cues)
+
+
+def _after_clause(sentence: Sentence, last: Clause, end: int, cues: CueSet) -> Polarity:
+    """The clause after ``last`` (the mention's clause or the last item of its enumeration): a "："
+    value opening with a post cue, or a results-pending clause after a "，"."""
+    nxt = next((c for c in sentence.clauses if c.start >= last.end), None)
+    if nxt is None:
+        return "affirmed"
+    head = last.text.rstrip()
+    if head.endswith(("：", ":")):
+        field = sentence.text[max(end, last.start) - sentence.start : last.end - sentence.start]
+        if len(field.strip().rstrip("：:")) <= _FIELD_TAIL:
+            return value_cue(nxt.text, cues)
+        return "affirmed"
+    if head.endswith(("，", ",")):
+        return pending_cue(nxt.text, cues)
     return "affirmed"
 
 
 _LIST_NUMBER = re.compile(r"^\s*(?:\d+|[一二三四五六七八九十]+)\s*、")
+
+
+_OPEN = ("（", "(")
+_BRACKET_BODY = re.compile(r"[^（()），,；;、。:：！？!?\n]{0,24}?[)）]")
+
+
+def bracket_group(
+    text: str, start: int, end: int, spans: tuple[tuple[int, int], ...]
+) -> tuple[int, int] | None:
+    """The "full name（abbreviation）" span of the mention ``[start, end)``: from the full name to the
+    closing bracket, when the mention is a term directly followed by a bracketed part (统一帕金森病评定量表
+    （UPDRS）) or lies inside brackets directly following another match of ``spans`` (经皮冠状动脉介入
+    治疗(PCI)). A cue applying to the full name applies to the abbreviation and back.
+
+    >>> text = "未行统一帕金森病评定量表（UPDRS）评估"
+    >>> bracket_group(text, 2, 12, ((2, 12), (13, 18))), bracket_group(text, 13, 18, ((2, 12), (13, 18)))
+    ((2, 19), (2, 19))
+    """
+    after = len(text) - len(text[end:].lstrip(" \t"))
+    if text.startswith(_OPEN, after):
+        close = _BRACKET_BODY.match(text, after + 1)
+        if close is not None:
+            return start, close.end()
+    before = text[:start].rstrip(" \t")
+    if before.endswith(_OPEN):
+        head_end = len(before[:-1].rstrip(" \t"))
+        head = next((s for s, e in spans if e == head_end and s < e), None)
+        close = _BRACKET_BODY.match(text, end)
+        if head is not None and close is not None:
+            return head, close.end()
+    return None
 
 
 def contains_any(text: str, terms: list[str]) -> bool:
@@ -174,9 +265,9 @@ def find_mentions(
         return []
     cues = cue_set(entry)
     out: list[Mention] = []
-    for m in pattern.finditer(doc.text):
-        if m.end() == m.start():
-            continue
+    matches = [m for m in pattern.finditer(doc.text) if m.end() > m.start()]
+    spans = tuple((m.start(), m.end()) for m in matches)
+    for m in matches:
         sentence = doc.sentence_at(m.start())
         section = sentence.section
         if entry.sections and section not in entry.sections:
@@ -201,6 +292,7 @@ def find_mentions(
         if not in_context and entry.outside_context_confidence is None:
             continue
         authored = _authored_pattern(all_terms, patterns, m.group()) if entry.inner_cues else None
-        pol = mention_polarity(sentence, m.start(), m.end(), cues, authored)
+        group = bracket_group(doc.text, m.start(), m.end(), spans)
+        pol = mention_polarity(sentence, m.start(), m.end(), cues, authored, spans=spans, group=group)
         out.append(Mention(m.start(), m.end(), sentence, pol, in_context))
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from agents.text.document import Document
+from agents.text.document import Document, Sentence
 from agents.text.mentions import Mention, cue_set, find_mentions, later_stop
 from agents.text.quantities import Quantity, durations, number_after
 from agents.verifiers.base import Evidence, FactValue, FactVerdict
@@ -150,9 +150,13 @@ class LexicalVerifier:
             conf = _confidence(entry, m) * (0.8 if q.comparator else 1.0)
             hits.append(_Hit(value, conf, ref, m.start, q.end, doc.text))
             if spec.select == "sum":
-                scope = m.sentence.start if spec.sum_scope == "sentence" else _section_key(doc, m.start)
+                scope = (
+                    _list_start(doc, m.sentence)
+                    if spec.sum_scope == "sentence"
+                    else _section_key(doc, m.start)
+                )
                 addends.append((scope, q.start, hits[-1]))
-                for at, hit in _enumerated(entry, doc, q, m.sentence.end, conf, ref):
+                for at, hit in _enumerated(entry, doc, q, _list_end(doc, m.sentence), conf, ref):
                     addends.append((scope, at, hit))
         return _sums(addends, spec.max) if spec.select == "sum" else hits
 
@@ -237,6 +241,27 @@ def _next_start(mentions: list[Mention], i: int, m: Mention) -> int:
     return min(nxt, m.sentence.end) if nxt > m.end else m.sentence.end
 
 
+#: "；" before a list number (；2.中间组淋巴结): the enumeration goes on in the next sentence.
+_LIST_CONTINUES = re.compile(r"；\s*\d+[.、．]")
+
+
+def _list_start(doc: Document, sentence: Sentence) -> int:
+    """Start of the numbered list ``sentence`` belongs to: sentences joined by "；N." (1.肠周淋巴结(0/5)；
+    2.中间组淋巴结(0/4)) are one scope for ``select: sum``."""
+    i = doc.sentences.index(sentence)
+    while i > 0 and _LIST_CONTINUES.match(doc.text, doc.sentences[i - 1].end - 1):
+        i -= 1
+    return doc.sentences[i].start
+
+
+def _list_end(doc: Document, sentence: Sentence) -> int:
+    """End of the numbered list ``sentence`` belongs to (see :func:`_list_start`)."""
+    i = doc.sentences.index(sentence)
+    while i + 1 < len(doc.sentences) and _LIST_CONTINUES.match(doc.text, doc.sentences[i].end - 1):
+        i += 1
+    return doc.sentences[i].end
+
+
 def _section_key(doc: Document, offset: int) -> int:
     """Start offset of the section holding ``offset`` (-1 before the first heading)."""
     key = -1
@@ -269,11 +294,14 @@ def _enumerated(
     entry: LexiconEntry, doc: Document, first: Quantity, hi: int, conf: float, ref: str
 ) -> list[tuple[int, _Hit]]:
     """Counts enumerated after ``first`` without an anchor of their own (肠旁4枚、中间4枚、中央4枚): each
-    next number within ``max_gap`` of the previous one with no ，；。 in between; quoted by its clause."""
+    next number within ``max_gap`` of the previous one with no ，；。 in between (a "；" before a list number,
+    ；2., does not cut); quoted by its clause."""
     out: list[tuple[int, _Hit]] = []
     q = first
     while True:
         cut = _CLAUSE_PUNCT.search(doc.text, q.end, hi)
+        while cut is not None and _LIST_CONTINUES.match(doc.text, cut.start()):
+            cut = _CLAUSE_PUNCT.search(doc.text, cut.end(), hi)
         nxt = _read_number(entry, doc.text, q.end, cut.start() if cut else hi)
         if nxt is None or nxt.start <= q.start:
             return out
