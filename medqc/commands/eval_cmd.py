@@ -161,6 +161,7 @@ def summarise(method: str, results: list[RowResult]) -> dict[str, Any]:
         },
         "llm_tokens": {"prompt": 0, "completion": 0},
         "confusion": dict(sorted(confusion.items())),
+        "predictions": [r.predicted for r in results],
         "per_disease": {
             k: {"n": len(v), "accuracy": acc(v), "covered": sum(r.covered for r in v)}
             for k, v in sorted(by_disease.items())
@@ -208,6 +209,7 @@ def eval_command(
     out: Annotated[Path | None, typer.Option(help="write the JSON report here")] = None,
     only: Annotated[str | None, typer.Option(help="only indicators whose key starts with this")] = None,
     every: Annotated[int, typer.Option(min=1, help="every n-th row only (model runs are slow on a CPU)")] = 1,
+    errors: Annotated[bool, typer.Option("--errors", help="list the misjudged rows")] = False,
 ) -> None:
     """Evaluate the $qc-evaluate path (denominatorAsserted) on a labelled dataset."""
     from agents.llm.wiring import close_gateways, register_llm_methods
@@ -220,10 +222,11 @@ def eval_command(
 
     async def run() -> dict[str, Any]:
         try:
-            return await run_eval(load_rows(dataset, only)[::every], method)
+            return await run_eval(rows, method)
         finally:
             await close_gateways()
 
+    rows = load_rows(dataset, only)[::every]
     report = asyncio.run(run())
     if out is not None:
         out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -238,3 +241,10 @@ def eval_command(
         if stats["covered"]:
             typer.echo(f"  {stats['accuracy']:.3f}  n={stats['n']:3d}  {disease}")
     typer.echo(f"  confusion: {report['confusion']}")
+    if errors:
+        for row, predicted in zip(rows, report["predictions"], strict=True):
+            if predicted != (str(row["label"]).strip().lower() == "yes"):
+                note = " ".join(str(row["patient note"]).split())
+                verdict = "Yes" if predicted else "No"
+                typer.echo(f"  ✗ {row['unique_id']} label={row['label']} predicted={verdict}")
+                typer.echo(f"    {note[:300]}")
