@@ -48,7 +48,7 @@ _UNIT_HOURS = {
     "年": 8760.0,
 }
 _DURATION = re.compile(
-    r"(?P<num>\d+(?:\.\d+)?|[零一二两三四五六七八九十半]+)\s*(?P<half>个半)?\s*(?:个)?\s*(?:多|余)?\s*"
+    r"(?P<num>\d+(?:\.\d+)?|[零一二两三四五六七八九十半]+)\s*(?P<half>个半)?\s*(?:个)?\s*(?P<approx>多|余)?\s*"
     r"(?P<unit>分钟|mins?|小时|hrs?|h|天|日|d|周|星期|w|个?月|年|晚)(?P<more>余|多|半)?(?![A-Za-z])",
     re.IGNORECASE,
 )
@@ -147,6 +147,8 @@ def durations(text: str, lo: int = 0, hi: int | None = None) -> list[Duration]:
 
     >>> [d.hours for d in durations("反复胸痛1周，加重半天，2h于1月2日入院，90分钟")]
     [168.0, 12.0, 2.0, 1.5]
+    >>> [d.hours for d in durations("胸痛1天余，十余小时，3小时多")]
+    [36.0, 10.5, 3.5]
     """
     out: list[Duration] = []
     for m in _DURATION.finditer(text, lo, len(text) if hi is None else hi):
@@ -159,6 +161,8 @@ def durations(text: str, lo: int = 0, hi: int | None = None) -> list[Duration]:
         if unit == "月" and re.match(r"\s*\d{1,2}\s*[日号]", text[m.end() : m.end() + 4]):
             continue
         if m.group("half") or m.group("more") == "半":
+            number += 0.5
+        elif m.group("approx") or m.group("more"):  # 1天余, 十余小时: more than N units, read as N + ½
             number += 0.5
         out.append(Duration(number * _UNIT_HOURS[unit], m.start(), m.end()))
     return out
