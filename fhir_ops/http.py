@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 
 from fhir_ops.errors import BadRequest, FhirError, PayloadTooLarge, UnsupportedMediaType
 from fhir_ops.operations.registry import Level, Operation, OperationRequest
-from fhir_ops.store.protocol import SearchResult
+from fhir_ops.store.protocol import SearchResult, weak_etag
 
 FHIR_JSON = "application/fhir+json"
 _RESOURCE_SCHEMA = {"type": "object", "additionalProperties": True}
@@ -65,7 +65,7 @@ def _headers_for(resource: dict[str, Any], base: str) -> dict[str, str]:
     meta = resource.get("meta") or {}
     version = meta.get("versionId", "1")
     return {
-        "ETag": f'W/"{version}"',
+        "ETag": weak_etag(resource),
         "Last-Modified": str(meta.get("lastUpdated", "")),
         "Location": f"{base}/{resource['resourceType']}/{resource['id']}/_history/{version}",
     }

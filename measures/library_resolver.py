@@ -47,9 +47,13 @@ async def _by_canonical(repo: ResourceRepository, canonical: str) -> dict[str, A
     return found
 
 
+async def _find_by_name(repo: ResourceRepository, name: str, version: str | None) -> dict[str, Any] | None:
+    """The stored Library of that exact name (and version, if given)."""
+    return await _search_one(repo, [("name:exact", name)] + ([("version", version)] if version else []))
+
+
 async def _by_name(repo: ResourceRepository, name: str, version: str | None) -> dict[str, Any]:
-    params = [("name", name)] + ([("version", version)] if version else [])
-    found = await _search_one(repo, params)
+    found = await _find_by_name(repo, name, version)
     if found is not None:
         return found
     if name == "FHIRHelpers" and version in (None, "4.0.1"):
@@ -58,6 +62,21 @@ async def _by_name(repo: ResourceRepository, name: str, version: str | None) -> 
         f"included Library {name}" + (f" version '{version}'" if version else "") + " is not in the store",
         expression=["Library.relatedArtifact"],
     )
+
+
+async def included_sources(repo: ResourceRepository, cql: str, *, skip: set[str]) -> list[str]:
+    """The CQL of every library ``cql`` includes (transitively) that the store holds, for translating a
+    Library on load; missing ones and FHIRHelpers (the worker's own) are left out."""
+    texts: list[str] = []
+    for name, version in cql_includes(cql):
+        if name in skip or name == "FHIRHelpers":
+            continue
+        skip.add(name)
+        found = await _find_by_name(repo, name, version)
+        source = cql_of(found) if found is not None else None
+        if source:
+            texts += [source, *await included_sources(repo, source, skip=skip)]
+    return texts
 
 
 async def resolve_libraries(repo: ResourceRepository, main_canonical: str) -> list[ResolvedLibrary]:

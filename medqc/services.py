@@ -20,7 +20,7 @@ from fhir_ops.store.sql_repository import SqlRepository, WriteHook
 from measures.catalog import indicator_specs
 from measures.library_content import cql_of
 from measures.library_loader import prepare_library
-from measures.library_resolver import cql_includes
+from measures.library_resolver import included_sources
 from medqc.db import Database
 from medqc.migrate import upgrade_to_head
 from medqc.settings import Settings
@@ -60,22 +60,9 @@ class Services:
 def library_hook(repo: SqlRepository) -> WriteHook:
     """Translate a Library's CQL on load, with the CQL of the libraries it includes (found by name)."""
 
-    async def included_cql(cql: str, seen: set[str]) -> list[str]:
-        texts: list[str] = []
-        for name, wanted in cql_includes(cql):
-            if name in seen or name == "FHIRHelpers":
-                continue
-            seen.add(name)
-            params = [("name:exact", name)] + ([("version", wanted)] if wanted else [])
-            found = await repo.search("Library", params)
-            source = cql_of(found.matches[0]) if found.matches else None
-            if source:
-                texts += [source, *await included_cql(source, seen)]
-        return texts
-
     async def hook(resource: dict[str, Any]) -> dict[str, Any]:
         cql = cql_of(resource)
-        includes = await included_cql(cql, {str(resource.get("name"))}) if cql else []
+        includes = await included_sources(repo, cql, skip={str(resource.get("name"))}) if cql else []
         return await prepare_library(resource, includes=includes)
 
     return hook

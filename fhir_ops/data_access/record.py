@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -116,16 +117,7 @@ def notes_of(document_references: list[Resource], compositions: list[Resource]) 
 
 
 def _strip_tags(xhtml: str) -> str:
-    import re
-
     return re.sub(r"<[^>]+>", "", xhtml)
-
-
-def _refers_to(resource: Resource, key: str, target: str) -> bool:
-    ref = resource.get(key)
-    if isinstance(ref, dict):
-        return str(ref.get("reference", "")).endswith(target)
-    return False
 
 
 def record_from_resources(resources: list[Resource], encounter_id: str | None = None) -> EncounterRecord:

@@ -25,6 +25,11 @@ class SearchResult:
     count: int = 50
 
 
+def weak_etag(resource: Resource) -> str:
+    """The ETag of a stored resource: ``W/"<versionId>"``."""
+    return f'W/"{(resource.get("meta") or {}).get("versionId", "1")}"'
+
+
 class ResourceRepository(Protocol):
     """CRUD + search + transaction over FHIR resources. Errors are :class:`fhir_ops.errors.FhirError`."""
 

@@ -316,9 +316,6 @@ class SqlRepository:
             await session.execute(insert(SearchIndexRow), index_rows)
         return results
 
-    @staticmethod
-    def etag(resource: Resource) -> str:
-        return f'W/"{(resource.get("meta") or {}).get("versionId", "1")}"'
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:

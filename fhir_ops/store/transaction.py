@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from fhir_ops.errors import BadRequest, FhirError, MethodNotAllowed, PreconditionFailed
-from fhir_ops.store.protocol import Resource
+from fhir_ops.store.protocol import Resource, weak_etag
 from fhir_ops.validation import check_id
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def _response(status: str, resource: Resource | None = None, *, outcome: Resourc
     if resource is not None:
         meta = resource.get("meta") or {}
         response["location"] = f"{resource['resourceType']}/{resource['id']}/_history/{meta.get('versionId')}"
-        response["etag"] = f'W/"{meta.get("versionId")}"'
+        response["etag"] = weak_etag(resource)
         response["lastModified"] = meta.get("lastUpdated")
         entry["resource"] = resource
     if outcome is not None:

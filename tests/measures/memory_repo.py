@@ -102,7 +102,7 @@ class MemoryRepository:
 
     @staticmethod
     def _match(resource: Resource, name: str, value: str) -> bool:
-        field = "id" if name == "_id" else name
+        field = "id" if name == "_id" else name.removesuffix(":exact")  # matching here is always exact
         return str(resource.get(field)) in value.split(",")
 
     async def transaction(self, bundle: Resource) -> Resource:
