@@ -7,34 +7,8 @@ from typing import Any
 import pytest
 
 from agents.text.cues import CueSet, enumeration_polarity, inner_polarity
-from agents.text.document import analyse
-from agents.text.mentions import find_mentions
-from agents.verifiers import lexical
-from agents.verifiers.base import FactVerdict
-from agents.verifiers.context import VerificationContext
-from agents.verifiers.lexical import LexicalVerifier
-from knowledge_base.lexicon import LexiconEntry, text_rules
-from measures.catalog.schema import FactSpec
-
-_NUMBER_FACT = FactSpec(id="n", question="q", type="number", unit="枚", evidence="e", lexicon="x#n")
-_BOOL_FACT = FactSpec(id="b", question="q", evidence="e", lexicon="x#b")
-
-
-async def _verify(
-    monkeypatch: pytest.MonkeyPatch, make_record: Any, entry: dict[str, Any], text: str, fact: FactSpec
-) -> FactVerdict:
-    parsed = LexiconEntry.model_validate(entry)
-    assert parsed.check() == []
-    monkeypatch.setattr(lexical, "resolve", lambda ref: parsed)
-    return await LexicalVerifier().verify(fact, VerificationContext(record=make_record(text)))
-
-
-def _polarities(entry: dict[str, Any], text: str) -> list[tuple[str, str]]:
-    doc = analyse(text)
-    return [
-        (text[m.start : m.end], m.polarity) for m in find_mentions(LexiconEntry.model_validate(entry), doc)
-    ]
-
+from knowledge_base.lexicon import text_rules
+from tests.agents.lexicon_probe import BOOL_FACT, NUMBER_FACT, polarities, verify
 
 # --- number.select ------------------------------------------------------------------------------------
 
@@ -59,13 +33,13 @@ async def test_number_select(
     monkeypatch: pytest.MonkeyPatch, make_record: Any, select: str, text: str, expected: float
 ) -> None:
     entry = {**_LN, "number": {**_LN_NUMBER, "select": select}}
-    verdict = await _verify(monkeypatch, make_record, entry, text, _NUMBER_FACT)
+    verdict = await verify(monkeypatch, make_record, entry, text, NUMBER_FACT)
     assert verdict.value == expected
 
 
 async def test_number_sum_quotes_every_addend(monkeypatch: pytest.MonkeyPatch, make_record: Any) -> None:
     entry = {**_LN, "number": {**_LN_NUMBER, "select": "sum"}}
-    verdict = await _verify(monkeypatch, make_record, entry, _ENUMERATED, _NUMBER_FACT)
+    verdict = await verify(monkeypatch, make_record, entry, _ENUMERATED, NUMBER_FACT)
     quotes = [e.quote or "" for e in verdict.evidence]
     assert len(quotes) == 3
     assert "4" in quotes[0]
@@ -80,14 +54,14 @@ async def test_number_sum_does_not_cross_clauses_or_sentences(
 ) -> None:
     entry = {**_LN, "number": {**_LN_NUMBER, "select": "sum"}}
     text = "检出淋巴结12枚，其中2枚转移。另见淋巴结3枚。"
-    verdict = await _verify(monkeypatch, make_record, entry, text, _NUMBER_FACT)
+    verdict = await verify(monkeypatch, make_record, entry, text, NUMBER_FACT)
     assert verdict.value == 12.0  # "其中2枚" is after ，; the next sentence is another scope
 
 
 async def test_number_sum_section_scope(monkeypatch: pytest.MonkeyPatch, make_record: Any) -> None:
     entry = {**_LN, "number": {**_LN_NUMBER, "select": "sum", "sum_scope": "section"}}
     text = "辅助检查：肠旁淋巴结4枚。中央淋巴结5枚。诊疗经过：复查淋巴结2枚。"
-    verdict = await _verify(monkeypatch, make_record, entry, text, _NUMBER_FACT)
+    verdict = await verify(monkeypatch, make_record, entry, text, NUMBER_FACT)
     assert verdict.value == 9.0
     assert len(verdict.evidence) == 2
 
@@ -96,7 +70,7 @@ async def test_number_sum_total_above_max_is_dropped(
     monkeypatch: pytest.MonkeyPatch, make_record: Any
 ) -> None:
     entry = {**_LN, "number": {**_LN_NUMBER, "select": "sum", "max": 10}}
-    verdict = await _verify(monkeypatch, make_record, entry, _GROUPS, _NUMBER_FACT)
+    verdict = await verify(monkeypatch, make_record, entry, _GROUPS, NUMBER_FACT)
     assert verdict.value is None
 
 
@@ -119,7 +93,7 @@ async def test_number_same_clause(
     monkeypatch: pytest.MonkeyPatch, make_record: Any, same_clause: bool, text: str, expected: float | None
 ) -> None:
     entry = {**_SIZE, "number": {**_SIZE_NUMBER, "same_clause": same_clause}}
-    verdict = await _verify(monkeypatch, make_record, entry, text, _NUMBER_FACT)
+    verdict = await verify(monkeypatch, make_record, entry, text, NUMBER_FACT)
     assert verdict.value == expected
 
 
@@ -140,7 +114,7 @@ async def test_number_same_clause(
     ],
 )
 def test_cue_reaches_items_of_an_enumeration(text: str, term: str, expected: str) -> None:
-    assert _polarities({"terms": [term]}, text) == [(term, expected)]
+    assert polarities({"terms": [term]}, text) == [(term, expected)]
 
 
 def test_enumeration_polarity_stops_at_terminator_and_list_numbers() -> None:
@@ -154,19 +128,19 @@ def test_enumeration_polarity_stops_at_terminator_and_list_numbers() -> None:
 
 def test_negation_off_for_terms_carrying_their_polarity() -> None:
     text = "术后病理：淋巴结未见转移(0/12)。"
-    assert _polarities({"terms": ["未见转移"]}, text) == [("未见转移", "affirmed")]  # the cue is in the term
-    assert _polarities({"terms": ["转移"]}, text) == [("转移", "negated")]
-    assert _polarities({"terms": ["转移"], "negation": {"off": True}}, text) == [("转移", "affirmed")]
+    assert polarities({"terms": ["未见转移"]}, text) == [("未见转移", "affirmed")]  # the cue is in the term
+    assert polarities({"terms": ["转移"]}, text) == [("转移", "negated")]
+    assert polarities({"terms": ["转移"], "negation": {"off": True}}, text) == [("转移", "affirmed")]
     text = "建议行颈部超声检查。"
-    assert _polarities({"terms": ["颈部超声"]}, text) == [("颈部超声", "uncertain")]
-    assert _polarities({"terms": ["颈部超声"], "uncertainty": {"off": True}}, text) == [
+    assert polarities({"terms": ["颈部超声"]}, text) == [("颈部超声", "uncertain")]
+    assert polarities({"terms": ["颈部超声"], "uncertainty": {"off": True}}, text) == [
         ("颈部超声", "affirmed")
     ]
 
 
 def test_negation_off_keeps_the_other_cue_kind() -> None:
     entry = {"terms": ["转移"], "negation": {"off": True}}
-    assert _polarities(entry, "考虑转移。") == [("转移", "uncertain")]
+    assert polarities(entry, "考虑转移。") == [("转移", "uncertain")]
 
 
 # --- cues inside a regex match (opt-in inner_cues) ---------------------------------------------------
@@ -183,13 +157,13 @@ def test_negation_off_keeps_the_other_cue_kind() -> None:
 )
 def test_inner_cues(inner: bool, text: str, expected: str) -> None:
     entry = {"terms": ["re:脑室.{0,6}积血"], "inner_cues": inner}
-    assert [p for _, p in _polarities(entry, text)] == [expected]
+    assert [p for _, p in polarities(entry, text)] == [expected]
 
 
 def test_inner_cues_ignore_literal_terms_and_authored_cues() -> None:
     entry = {"terms": ["不稳定型心绞痛", "re:淋巴结.{0,4}未见转移"], "inner_cues": True}
     text = "诊断：不稳定型心绞痛。病理：区域淋巴结未见转移。"
-    assert [p for _, p in _polarities(entry, text)] == ["affirmed", "affirmed"]
+    assert [p for _, p in polarities(entry, text)] == ["affirmed", "affirmed"]
     cs = CueSet.build(text_rules().cues)
     assert inner_polarity("脑室未见积血", cs, authored="脑室.{0,6}积血") == "negated"
     assert inner_polarity("未见积血", cs) == "affirmed"  # a cue on the first character is outside
@@ -200,13 +174,13 @@ def test_inner_cues_ignore_literal_terms_and_authored_cues() -> None:
 
 def test_exclude_sentence() -> None:
     text = "既往高血压病史，口服氨氯地平。入院后予氨氯地平降压。"
-    assert len(_polarities({"terms": ["氨氯地平"]}, text)) == 2
-    assert len(_polarities({"terms": ["氨氯地平"], "exclude": ["既往"]}, text)) == 2  # clause only
-    kept = _polarities({"terms": ["氨氯地平"], "exclude_sentence": ["既往"]}, text)
+    assert len(polarities({"terms": ["氨氯地平"]}, text)) == 2
+    assert len(polarities({"terms": ["氨氯地平"], "exclude": ["既往"]}, text)) == 2  # clause only
+    kept = polarities({"terms": ["氨氯地平"], "exclude_sentence": ["既往"]}, text)
     assert len(kept) == 1
 
 
 async def test_exclude_sentence_verdict(monkeypatch: pytest.MonkeyPatch, make_record: Any) -> None:
     entry = {"terms": ["氨氯地平"], "exclude_sentence": ["既往", "病史"]}
-    verdict = await _verify(monkeypatch, make_record, entry, "既往高血压病史，口服氨氯地平。", _BOOL_FACT)
+    verdict = await verify(monkeypatch, make_record, entry, "既往高血压病史，口服氨氯地平。", BOOL_FACT)
     assert verdict.value is None

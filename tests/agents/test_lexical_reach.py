@@ -9,32 +9,12 @@ import pytest
 
 from agents.text.cues import CueSet, final_post_cue, polarity
 from agents.text.document import analyse
-from agents.text.mentions import find_mentions, mention_polarity
+from agents.text.mentions import mention_polarity
 from agents.text.quantities import number_after
-from agents.verifiers import lexical
-from agents.verifiers.base import FactVerdict
-from agents.verifiers.context import VerificationContext
-from agents.verifiers.lexical import LexicalVerifier
 from knowledge_base.lexicon import LexiconEntry, resolve, text_rules
-from measures.catalog.schema import FactSpec
+from tests.agents.lexicon_probe import BOOL_FACT, NUMBER_FACT, polarities, verify
 
 CUES = CueSet.build(text_rules().cues)
-_NUMBER_FACT = FactSpec(id="n", question="q", type="number", unit="枚", evidence="e", lexicon="x#n")
-_BOOL_FACT = FactSpec(id="b", question="q", evidence="e", lexicon="x#b")
-
-
-async def _verify(
-    monkeypatch: pytest.MonkeyPatch, make_record: Any, entry: dict[str, Any], text: str, fact: FactSpec
-) -> FactVerdict:
-    parsed = LexiconEntry.model_validate(entry)
-    assert parsed.check() == []
-    monkeypatch.setattr(lexical, "resolve", lambda ref: parsed)
-    return await LexicalVerifier().verify(fact, VerificationContext(record=make_record(text)))
-
-
-def _polarities(entry: dict[str, Any] | LexiconEntry, text: str) -> list[tuple[str, str]]:
-    parsed = entry if isinstance(entry, LexiconEntry) else LexiconEntry.model_validate(entry)
-    return [(text[m.start : m.end], m.polarity) for m in find_mentions(parsed, analyse(text))]
 
 
 def _sentence_polarity(text: str, term: str, cues: CueSet = CUES) -> str:
@@ -100,7 +80,7 @@ _LN = {"kind": "number", "terms": ["淋巴结"], "number": {"unit": "枚", "min"
 async def test_chinese_counts_in_a_sum(
     monkeypatch: pytest.MonkeyPatch, make_record: Any, text: str, expected: float, quoted: list[str]
 ) -> None:
-    verdict = await _verify(monkeypatch, make_record, _LN, text, _NUMBER_FACT)
+    verdict = await verify(monkeypatch, make_record, _LN, text, NUMBER_FACT)
     assert verdict.value == expected
     assert len(verdict.evidence) == len(quoted)
     note = make_record(text).notes[0].text
@@ -124,8 +104,8 @@ async def test_chinese_counts_in_a_sum(
 )
 def test_require_affirmed(text: str, default: int, affirmed_only: int) -> None:
     entry: dict[str, Any] = {"terms": ["病理"], "require": ["活检"]}
-    assert len(_polarities(entry, text)) == default
-    assert len(_polarities({**entry, "require_affirmed": True}, text)) == affirmed_only
+    assert len(polarities(entry, text)) == default
+    assert len(polarities({**entry, "require_affirmed": True}, text)) == affirmed_only
 
 
 # --- 3. post-only cues (drug allergy / intolerance) -----------------------------------------------------
@@ -147,7 +127,7 @@ _DRUG: dict[str, Any] = {
     ],
 )
 def test_add_post_negates_after_the_mention_only(text: str, term: str, expected: str) -> None:
-    assert dict(_polarities(_DRUG, text))[term] == expected
+    assert dict(polarities(_DRUG, text))[term] == expected
 
 
 def test_add_post_is_not_a_pre_cue_and_respects_off_and_remove() -> None:
@@ -190,17 +170,17 @@ def test_common_drug_entries_read_allergy_as_not_given(ref: str) -> None:
         "common#statin_discharge": "他汀类",
     }.get(ref, "氯吡格雷")
     for text in (f"出院医嘱：{drug}过敏。", f"出院医嘱：对{drug}不耐受。"):
-        assert [p for _, p in _polarities(entry, text)] == ["negated"], text
-    assert [p for _, p in _polarities(entry, f"出院医嘱：{drug} 1片 qd。")] == ["affirmed"]
+        assert [p for _, p in polarities(entry, text)] == ["negated"], text
+    assert [p for _, p in polarities(entry, f"出院医嘱：{drug} 1片 qd。")] == ["affirmed"]
 
 
 def test_indobufen_is_not_a_p2y12_inhibitor() -> None:
     for ref in ("common#p2y12_inhibitor", "common#p2y12_discharge"):
-        assert _polarities(resolve(ref), "出院医嘱：吲哚布芬 0.1g bid。") == []
+        assert polarities(resolve(ref), "出院医嘱：吲哚布芬 0.1g bid。") == []
 
 
 async def test_allergy_gives_false(monkeypatch: pytest.MonkeyPatch, make_record: Any) -> None:
-    verdict = await _verify(monkeypatch, make_record, _DRUG, "既往史：阿司匹林过敏。", _BOOL_FACT)
+    verdict = await verify(monkeypatch, make_record, _DRUG, "既往史：阿司匹林过敏。", BOOL_FACT)
     assert verdict.value is False
 
 
@@ -254,8 +234,8 @@ _BB: dict[str, Any] = {"terms": ["美托洛尔", "阿司匹林"]}
 async def test_on_conflict_last(
     monkeypatch: pytest.MonkeyPatch, make_record: Any, text: str, default: bool, last: bool
 ) -> None:
-    assert (await _verify(monkeypatch, make_record, _BB, text, _BOOL_FACT)).value is default
-    verdict = await _verify(monkeypatch, make_record, {**_BB, "on_conflict": "last"}, text, _BOOL_FACT)
+    assert (await verify(monkeypatch, make_record, _BB, text, BOOL_FACT)).value is default
+    verdict = await verify(monkeypatch, make_record, {**_BB, "on_conflict": "last"}, text, BOOL_FACT)
     assert verdict.value is last
     note = make_record(text).notes[0].text
     assert all(note[e.start : e.end] == e.quote for e in verdict.evidence)
@@ -263,7 +243,7 @@ async def test_on_conflict_last(
 
 async def test_on_conflict_last_quotes_the_stop(monkeypatch: pytest.MonkeyPatch, make_record: Any) -> None:
     text = "诊疗经过：予美托洛尔12.5mg bid，后因低血压停用。"
-    verdict = await _verify(monkeypatch, make_record, {**_BB, "on_conflict": "last"}, text, _BOOL_FACT)
+    verdict = await verify(monkeypatch, make_record, {**_BB, "on_conflict": "last"}, text, BOOL_FACT)
     assert [e.quote for e in verdict.evidence] == ["后因低血压停用。"]
     unknown = {**_BB, "on_conflict": "last", "on_negated": None}
-    assert not (await _verify(monkeypatch, make_record, unknown, text, _BOOL_FACT)).known
+    assert not (await verify(monkeypatch, make_record, unknown, text, BOOL_FACT)).known

@@ -8,20 +8,11 @@ from typing import Any
 import pytest
 
 from agents.text.cues import CueSet, final_post_cue, pending_cue, value_cue
-from agents.text.document import analyse
-from agents.text.mentions import bracket_group, find_mentions
-from agents.verifiers import lexical
-from agents.verifiers.context import VerificationContext
-from agents.verifiers.lexical import LexicalVerifier
-from knowledge_base.lexicon import CueOverrides, LexiconEntry, text_rules
-from measures.catalog.schema import FactSpec
+from agents.text.mentions import bracket_group
+from knowledge_base.lexicon import CueOverrides, text_rules
+from tests.agents.lexicon_probe import NUMBER_FACT, polarities, verify
 
 CUES = CueSet.build(text_rules().cues)
-
-
-def _polarities(entry: dict[str, Any], text: str) -> list[tuple[str, str]]:
-    parsed = LexiconEntry.model_validate(entry)
-    return [(text[m.start : m.end], m.polarity) for m in find_mentions(parsed, analyse(text))]
 
 
 # --- 1. a post cue opening the value of "field：value" ---------------------------------------------------
@@ -41,7 +32,7 @@ def _polarities(entry: dict[str, Any], text: str) -> list[tuple[str, str]]:
     ],
 )
 def test_post_cue_reaches_across_a_colon(terms: list[str], text: str, expected: str) -> None:
-    assert _polarities({"terms": terms}, text)[0][1] == expected
+    assert polarities({"terms": terms}, text)[0][1] == expected
 
 
 def test_value_cue() -> None:
@@ -67,12 +58,12 @@ _PCI = {"terms": ["PCI", "经皮冠状动脉介入治疗"]}
     ],
 )
 def test_cue_applies_to_the_bracketed_abbreviation(entry: dict[str, Any], text: str, expected: str) -> None:
-    assert {pol for _, pol in _polarities(entry, text)} == {expected}
+    assert {pol for _, pol in polarities(entry, text)} == {expected}
 
 
 def test_bracketed_term_without_a_matched_head_keeps_its_own_window() -> None:
     # the head is not a term of the entry: the abbreviation's own 12-character window applies
-    assert _polarities({"terms": ["UPDRS"]}, "未行统一帕金森病评定量表（UPDRS）评估。") == [
+    assert polarities({"terms": ["UPDRS"]}, "未行统一帕金森病评定量表（UPDRS）评估。") == [
         ("UPDRS", "affirmed")
     ]
 
@@ -98,18 +89,11 @@ _LN = {
         "select": "sum",
     },
 }
-_FACT = FactSpec(id="n", question="q", type="number", unit="枚", evidence="e", lexicon="x#n")
-
-
-async def _number(monkeypatch: pytest.MonkeyPatch, make_record: Any, entry: dict[str, Any], text: str) -> Any:
-    parsed = LexiconEntry.model_validate(entry)
-    monkeypatch.setattr(lexical, "resolve", lambda ref: parsed)
-    return await LexicalVerifier().verify(_FACT, VerificationContext(record=make_record(text)))
 
 
 async def test_sum_continues_over_a_numbered_list(monkeypatch: pytest.MonkeyPatch, make_record: Any) -> None:
     text = "术后病理：1.肠周淋巴结(0/5)；2.中间组淋巴结(0/4)；3.中央组淋巴结(0/4)。"
-    verdict = await _number(monkeypatch, make_record, _LN, text)
+    verdict = await verify(monkeypatch, make_record, _LN, text, NUMBER_FACT)
     assert verdict.value == 13.0
     assert len(verdict.evidence) == 3
 
@@ -119,14 +103,14 @@ async def test_sum_enumeration_goes_on_after_a_list_number(
 ) -> None:
     entry = {"kind": "number", "terms": ["淋巴结"], "number": {"unit": "枚", "max": 100, "select": "sum"}}
     text = "淋巴结：1.肠旁4枚；2.中间3枚；3.中央2枚。"
-    assert (await _number(monkeypatch, make_record, entry, text)).value == 9.0
+    assert (await verify(monkeypatch, make_record, entry, text, NUMBER_FACT)).value == 9.0
 
 
 async def test_sum_does_not_join_sentences_without_a_list_number(
     monkeypatch: pytest.MonkeyPatch, make_record: Any
 ) -> None:
     text = "肠周淋巴结(0/5)。另送中央组淋巴结(0/4)。"
-    assert (await _number(monkeypatch, make_record, _LN, text)).value == 5.0
+    assert (await verify(monkeypatch, make_record, _LN, text, NUMBER_FACT)).value == 5.0
 
 
 # --- 4. post cues inside the entry's matched spans -----------------------------------------------------
@@ -134,14 +118,14 @@ async def test_sum_does_not_join_sentences_without_a_list_number(
 
 def test_post_cue_inside_a_matched_span_does_not_count() -> None:
     entry = {"terms": ["re:阴道断端(?:[^。；]){0,30}?未查见癌"]}
-    assert _polarities(entry, "阴道断端、双侧宫旁组织均未查见癌。") == [
+    assert polarities(entry, "阴道断端、双侧宫旁组织均未查见癌。") == [
         ("阴道断端、双侧宫旁组织均未查见癌", "affirmed")
     ]
     # another match of the entry later in the enumeration: its 未查 is part of that term too
     two = {"terms": ["胸片", "re:肺功能未查见异常"]}
-    assert _polarities(two, "胸片、肺功能未查见异常。")[0] == ("胸片", "affirmed")
+    assert polarities(two, "胸片、肺功能未查见异常。")[0] == ("胸片", "affirmed")
     # outside the matches the cue still counts
-    assert _polarities({"terms": ["胸片"]}, "胸片、肺功能未查。") == [("胸片", "negated")]
+    assert polarities({"terms": ["胸片"]}, "胸片、肺功能未查。") == [("胸片", "negated")]
 
 
 def test_final_post_cue_skip() -> None:
@@ -165,12 +149,12 @@ _LABS = {"terms": ["血常规", "肝肾功能", "尿常规"]}
     ],
 )
 def test_results_pending_clause(text: str, expected: set[str]) -> None:
-    assert {pol for _, pol in _polarities(_LABS, text)} == expected
+    assert {pol for _, pol in polarities(_LABS, text)} == expected
 
 
 def test_results_pending_clause_can_be_removed_per_entry() -> None:
     entry = {**_LABS, "uncertainty": {"remove": ["结果待回报", "结果待回"]}}
-    assert {pol for _, pol in _polarities(entry, "送检血常规、尿常规，结果待回报。")} == {"affirmed"}
+    assert {pol for _, pol in polarities(entry, "送检血常规、尿常规，结果待回报。")} == {"affirmed"}
     off = CueSet.build(text_rules().cues, uncertainty=CueOverrides(off=True))
     assert pending_cue("结果待回报", off) == "affirmed"
     assert pending_cue("结果待回报", CUES) == "uncertain"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from agents.methods import policy_for
 from agents.qc_evaluate import qc_evaluate
 from measures.catalog import spec_for
-from tests.support.notes import note_record
+from tests.support.notes import evidence_quotes, note_record, population_counts
 
 NOTE = "診斷：持續性心房顫動。入院後完成ＨＡＳ－ＢＬＥＤ評分2分，出血風險中等。"
 
@@ -17,16 +17,8 @@ async def test_traditional_and_full_width_note_is_judged_with_verbatim_quotes() 
         note_record(NOTE), measures=[spec], denominator_asserted=True, policy=policy_for("lexical")
     )
     report = bundle["entry"][0]["resource"]
-    counts = {p["code"]["coding"][0]["code"]: p["count"] for p in report["group"][0]["population"]}
-    assert counts["numerator"] == 1
-    quotes = [
-        part["valueString"]
-        for obs in report["contained"]
-        for ev in obs.get("extension", [])
-        if ev["url"].endswith("qc-evidence")
-        for part in ev["extension"]
-        if part["url"] == "quote"
-    ]
+    assert population_counts(report)["numerator"] == 1
+    quotes = evidence_quotes(report)
     assert quotes
     assert all(q in NOTE for q in quotes)
     assert any("ＨＡＳ－ＢＬＥＤ評分" in q for q in quotes)

@@ -13,6 +13,8 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.measurereport import MeasureReport
 from fhir.resources.R4B.operationdefinition import OperationDefinition
 
+from tests.support.notes import evidence_quotes, note_bundle, population_counts
+
 FIXTURES = Path(__file__).resolve().parents[1] / "measures" / "fixtures" / "medqc-pci-angiographic-success"
 DEMO = Path(__file__).resolve().parents[2] / "medqc" / "demo_data" / "af-inpatient.json"
 PCI = "medqc-pci-angiographic-success"
@@ -42,10 +44,6 @@ def _expected() -> dict[str, dict[str, int]]:
     return out
 
 
-def _counts(report: dict[str, Any]) -> dict[str, int]:
-    return {p["code"]["coding"][0]["code"]: p["count"] for p in report["group"][0]["population"]}
-
-
 def test_operation_definitions_are_served_and_valid(fhir: httpx.Client) -> None:
     for op in ("evaluate-measure", "qc-evaluate"):
         OperationDefinition.model_validate(fhir.get(f"/OperationDefinition/{op}").json())
@@ -61,7 +59,7 @@ def test_population_report(fhir: httpx.Client) -> None:
     assert report["type"] == "summary"
     assert report["period"]["start"].startswith("2024-01-01")
     expected = _expected()
-    counts = _counts(report)
+    counts = population_counts(report)
     for code in ("initial-population", "denominator", "numerator"):
         assert counts[code] == sum(e.get(code, 0) for e in expected.values()), code
     den = (
@@ -106,7 +104,7 @@ def test_individual_reports_match_the_test_patients(
     MeasureReport.model_validate(report)
     assert report["type"] == "individual"
     assert report["subject"]["reference"] == f"Patient/{patient}"
-    counts = _counts(report)
+    counts = population_counts(report)
     for code, value in expected.items():
         assert counts.get(code, 0) == value, (patient, code)
 
@@ -145,40 +143,6 @@ def test_evaluate_measure_bad_input(
     assert response.json()["resourceType"] == "OperationOutcome"
 
 
-def _note_bundle(text: str) -> dict[str, Any]:
-    return {
-        "resourceType": "Bundle",
-        "type": "collection",
-        "entry": [
-            {"resource": {"resourceType": "Patient", "id": "p"}},
-            {
-                "resource": {
-                    "resourceType": "Encounter",
-                    "id": "e",
-                    "status": "finished",
-                    "class": {"code": "IMP"},
-                    "subject": {"reference": "Patient/p"},
-                }
-            },
-            {
-                "resource": {
-                    "resourceType": "DocumentReference",
-                    "id": "n",
-                    "status": "current",
-                    "content": [
-                        {
-                            "attachment": {
-                                "contentType": "text/plain",
-                                "data": base64.b64encode(text.encode()).decode(),
-                            }
-                        }
-                    ],
-                }
-            },
-        ],
-    }
-
-
 def test_qc_evaluate_system_level_with_evidence(fhir: httpx.Client) -> None:
     note = "诊断：持续性心房颤动。入院后完成CHA2DS2-VASc评分3分，HAS-BLED评分1分，给予胺碘酮复律。"
     response = fhir.post(
@@ -186,7 +150,7 @@ def test_qc_evaluate_system_level_with_evidence(fhir: httpx.Client) -> None:
         json={
             "resourceType": "Parameters",
             "parameter": [
-                {"name": "bundle", "resource": _note_bundle(note)},
+                {"name": "bundle", "resource": note_bundle(note)},
                 {"name": "measure", "valueString": "Measure/af-thromboembolism-risk"},
                 {"name": "measure", "valueCanonical": "http://medqc.org/fhir/Measure/af-bleeding-risk"},
                 {"name": "denominatorAsserted", "valueBoolean": True},
@@ -201,15 +165,8 @@ def test_qc_evaluate_system_level_with_evidence(fhir: httpx.Client) -> None:
     assert len(reports) == 2
     for report in reports:
         MeasureReport.model_validate(report)
-        assert _counts(report)["numerator"] == 1
-        quotes = [
-            part["valueString"]
-            for obs in report["contained"]
-            for ev in obs.get("extension", [])
-            if ev["url"].endswith("qc-evidence")
-            for part in ev["extension"]
-            if part["url"] == "quote"
-        ]
+        assert population_counts(report)["numerator"] == 1
+        quotes = evidence_quotes(report)
         assert quotes
         assert all(q in note for q in quotes)
 
@@ -220,7 +177,7 @@ def test_qc_evaluate_default_measures_from_the_encounter(fhir: httpx.Client) -> 
     measures = {e["resource"]["measure"].split("|")[0].rsplit("/", 1)[-1] for e in response.json()["entry"]}
     assert {"af-thromboembolism-risk", "af-bleeding-risk", "af-rhythm-control"} <= measures
     by_measure = {
-        e["resource"]["measure"].split("|")[0].rsplit("/", 1)[-1]: _counts(e["resource"])
+        e["resource"]["measure"].split("|")[0].rsplit("/", 1)[-1]: population_counts(e["resource"])
         for e in response.json()["entry"]
     }
     assert by_measure["af-bleeding-risk"]["numerator"] == 1  # HAS-BLED评分2分

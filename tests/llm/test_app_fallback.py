@@ -3,7 +3,6 @@ verdicts that would have needed the model are flagged for review (never a 5xx)."
 
 from __future__ import annotations
 
-import base64
 import uuid
 from collections.abc import Iterator
 
@@ -12,6 +11,7 @@ import pytest
 
 from tests.conftest import make_settings
 from tests.support.live import free_port, live_server
+from tests.support.notes import note_bundle, note_resources
 
 NOTE = "现病史：突发胸痛3小时入院，诊断急性ST段抬高型心肌梗死。"
 
@@ -32,46 +32,13 @@ def app_with_dead_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
         yield base
 
 
-def _bundle() -> dict[str, object]:
-    return {
-        "resourceType": "Bundle",
-        "type": "collection",
-        "entry": [
-            {"resource": {"resourceType": "Patient", "id": "p"}},
-            {
-                "resource": {
-                    "resourceType": "Encounter",
-                    "id": "e",
-                    "status": "finished",
-                    "class": {"code": "IMP"},
-                }
-            },
-            {
-                "resource": {
-                    "resourceType": "DocumentReference",
-                    "id": "n",
-                    "status": "current",
-                    "content": [
-                        {
-                            "attachment": {
-                                "contentType": "text/plain",
-                                "data": base64.b64encode(NOTE.encode()).decode(),
-                            }
-                        }
-                    ],
-                }
-            },
-        ],
-    }
-
-
 def test_qc_evaluate_degrades_to_needs_review(app_with_dead_model: str) -> None:
     response = httpx.post(
         f"{app_with_dead_model}/fhir/$qc-evaluate",
         json={
             "resourceType": "Parameters",
             "parameter": [
-                {"name": "bundle", "resource": _bundle()},
+                {"name": "bundle", "resource": note_bundle(NOTE)},
                 {"name": "measure", "valueString": "Measure/stemi-discharge-aspirin"},
                 {"name": "denominatorAsserted", "valueBoolean": True},
             ],
@@ -86,19 +53,14 @@ def test_qc_evaluate_degrades_to_needs_review(app_with_dead_model: str) -> None:
 
 def test_hook_still_answers(app_with_dead_model: str) -> None:
     """The hook runs the fast path; the background refinement with the dead model must not break it."""
-    note = _bundle()["entry"][2]["resource"]  # type: ignore[index]
+    patient, encounter, note = note_resources(NOTE)
     body = {
         "hook": "encounter-discharge",
         "hookInstance": str(uuid.uuid4()),
-        "context": {"userId": "Practitioner/1", "patientId": "p", "encounterId": "e"},
+        "context": {"userId": "Practitioner/1", "patientId": "p1", "encounterId": "e1"},
         "prefetch": {
-            "patient": {"resourceType": "Patient", "id": "p"},
-            "encounter": {
-                "resourceType": "Encounter",
-                "id": "e",
-                "status": "finished",
-                "class": {"code": "IMP"},
-            },
+            "patient": patient,
+            "encounter": encounter,
             "conditions": None,
             "observations": None,
             "procedures": None,
