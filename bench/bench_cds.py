@@ -17,7 +17,6 @@ import asyncio
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,17 +38,12 @@ from conformance.cds_checks import (
     discharge_prefetch,
     latest_encounters,
 )
+from medqc.demo import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SYNTHEA = ROOT.parent / "shared" / "data" / "fhir" / "synthea"
 RESULTS = ROOT / "bench" / "results" / "cds.json"
 ISSUER = "urn:medqc:bench-ehr"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def hook_bodies(folder: Path, per_patient: int) -> list[dict[str, Any]]:

@@ -29,7 +29,8 @@ DEMO_ISSUER = "urn:medqc:demo-ehr"
 AF_PATIENT, AF_ENCOUNTER = "demo-af-patient", "demo-af-encounter"
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on the loopback interface right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -69,7 +70,7 @@ def _name(patient: dict[str, Any]) -> str:
 
 
 def demo_settings(base: Settings, issuer: ClientIssuer, var: Path) -> Settings:
-    port = _free_port()
+    port = free_port()
     update: dict[str, Any] = {"base_url": f"http://127.0.0.1:{port}"}
     if base.cds_auth == "on" and base.cds_issuers.strip() in {"", "{}"}:
         jwks = issuer.write_jwks(var / "demo-ehr-jwks.json")

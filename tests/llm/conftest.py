@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from agents.verifiers.context import VerificationContext
-from tests.llm.server import INSTALL_HINT, LlamaServer, find_binary, find_smollm2, free_port
+from medqc.demo import free_port
+from tests.llm.server import INSTALL_HINT, LlamaServer, find_binary, find_smollm2
 from tests.support.notes import note_record
 
 NOTE = (

