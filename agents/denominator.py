@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from agents.text.document import Document, analyse
-from agents.text.mentions import compile_terms, find_mentions
-from agents.text.normalize import fold_for_matching
+from agents.lexical.document import Document, analyse
+from agents.lexical.lexicon import LexiconEntry
+from agents.lexical.mentions import compile_terms, find_mentions
+from agents.lexical.normalize import fold_for_matching
 from fhir_ops.data_access.record import EncounterRecord
-from knowledge_base.lexicon import LexiconEntry
 from measures.catalog.schema import IndicatorSpec
 
 ICD10_SYSTEMS = ("icd-10", "icd10")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agents.text.normalize import find_verbatim
+from agents.lexical.normalize import find_verbatim
 from agents.verifiers.base import Evidence
 from knowledge_base.retrieval.sentences import NoteLike
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from agents.text.document import Document, analyse
-from agents.text.normalize import fold_for_matching
+from agents.lexical.document import Document, analyse
+from agents.lexical.normalize import fold_for_matching
 from fhir_ops.data_access.record import EncounterRecord, Note
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents.text.normalize import find_verbatim, fold_for_matching
+from agents.lexical.normalize import find_verbatim, fold_for_matching
 from agents.verifiers.base import Evidence, FactVerdict
 from agents.verifiers.context import VerificationContext
 

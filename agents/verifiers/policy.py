@@ -6,10 +6,10 @@ import json
 import logging
 from collections.abc import Sequence
 
+from agents.lexical.verifier import LexicalVerifier
 from agents.verifiers.base import FactVerdict, FactVerifier
 from agents.verifiers.context import VerificationContext
 from agents.verifiers.evidence import enforce_evidence
-from agents.verifiers.lexical import LexicalVerifier
 from agents.verifiers.structured import StructuredVerifier
 from measures.catalog.schema import FactSpec
 

@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
-from agents.text.document import analyse
-from agents.text.mentions import find_mentions
-from agents.verifiers import lexical
+from agents.lexical import verifier as lexical
+from agents.lexical.document import analyse
+from agents.lexical.lexicon import LexiconEntry
+from agents.lexical.mentions import find_mentions
+from agents.lexical.verifier import LexicalVerifier
 from agents.verifiers.base import FactVerdict
 from agents.verifiers.context import VerificationContext
-from agents.verifiers.lexical import LexicalVerifier
-from knowledge_base.lexicon import LexiconEntry
 from measures.catalog.schema import FactSpec
 
 NUMBER_FACT = FactSpec(id="n", question="q", type="number", unit="枚", evidence="e", lexicon="x#n")

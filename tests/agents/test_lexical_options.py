@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from agents.text.cues import CueSet, enumeration_polarity, inner_polarity
-from knowledge_base.lexicon import text_rules
+from agents.lexical.cues import CueSet, enumeration_polarity, inner_polarity
+from agents.lexical.lexicon import text_rules
 from tests.agents.lexicon_probe import BOOL_FACT, NUMBER_FACT, polarities, verify
 
 # --- number.select ------------------------------------------------------------------------------------

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from agents.text.cues import CueSet, final_post_cue, polarity
-from agents.text.document import analyse
-from agents.text.mentions import mention_polarity
-from agents.text.quantities import number_after
-from knowledge_base.lexicon import LexiconEntry, resolve, text_rules
+from agents.lexical.cues import CueSet, final_post_cue, polarity
+from agents.lexical.document import analyse
+from agents.lexical.lexicon import LexiconEntry, resolve, text_rules
+from agents.lexical.mentions import mention_polarity
+from agents.lexical.quantities import number_after
 from tests.agents.lexicon_probe import BOOL_FACT, NUMBER_FACT, polarities, verify
 
 CUES = CueSet.build(text_rules().cues)

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from agents.text.cues import CueSet, final_post_cue, pending_cue, value_cue
-from agents.text.mentions import bracket_group
-from knowledge_base.lexicon import CueOverrides, text_rules
+from agents.lexical.cues import CueSet, final_post_cue, pending_cue, value_cue
+from agents.lexical.lexicon import CueOverrides, text_rules
+from agents.lexical.mentions import bracket_group
 from tests.agents.lexicon_probe import NUMBER_FACT, polarities, verify
 
 CUES = CueSet.build(text_rules().cues)

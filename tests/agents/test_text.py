@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import pytest
 
-from agents.text.cues import CueSet, polarity
-from agents.text.document import analyse
-from agents.text.normalize import find_verbatim
-from agents.text.quantities import durations, number_after
-from knowledge_base.lexicon import text_rules
+from agents.lexical.cues import CueSet, polarity
+from agents.lexical.document import analyse
+from agents.lexical.lexicon import text_rules
+from agents.lexical.normalize import find_verbatim
+from agents.lexical.quantities import durations, number_after
 
 CUES = CueSet.build(text_rules().cues)
 

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from agents.lexical.verifier import LexicalVerifier
 from agents.verifiers.base import Evidence, FactVerdict
 from agents.verifiers.context import VerificationContext
 from agents.verifiers.evidence import enforce_evidence
-from agents.verifiers.lexical import LexicalVerifier
 from agents.verifiers.policy import VerificationPolicy, default_policy
 from agents.verifiers.structured import StructuredVerifier
 from measures.catalog import spec_for

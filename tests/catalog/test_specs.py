@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from knowledge_base.lexicon import LEXICON_DIR, load_lexicon_file, resolve
+from agents.lexical.lexicon import LEXICON_DIR, load_lexicon_file, resolve
 from measures.catalog import indicator_specs, load_catalog
 from measures.catalog.loader import SPEC_DIR, CatalogError, load_disease
 from measures.catalog.schema import DiseaseSpec

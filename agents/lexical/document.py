@@ -6,7 +6,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
-from knowledge_base.lexicon import TextRules, text_rules
+from agents.lexical.lexicon import TextRules, text_rules
 
 _SENTENCE_END = re.compile(r"[。！？!?\n]+|；(?=\s*\d+[.、．])")
 _CLAUSE_END = re.compile(r"[，,；;、]|(?<!\d)[:：]")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from agents.text.document import Document, Sentence
-from agents.text.mentions import Mention, cue_set, find_mentions, later_stop
-from agents.text.quantities import Quantity, durations, number_after
+from agents.lexical.document import Document, Sentence
+from agents.lexical.lexicon import LexiconEntry, LexiconError, resolve
+from agents.lexical.mentions import Mention, cue_set, find_mentions, later_stop
+from agents.lexical.quantities import Quantity, durations, number_after
 from agents.verifiers.base import Evidence, FactValue, FactVerdict
 from agents.verifiers.context import VerificationContext
-from knowledge_base.lexicon import LexiconEntry, LexiconError, resolve
 from measures.catalog.schema import FactSpec
 
 IN_CONTEXT_CONFIDENCE = 0.9

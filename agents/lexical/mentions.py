@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from agents.text.cues import (
+from agents.lexical.cues import (
     CueSet,
     Polarity,
     enumeration_polarity,
@@ -17,8 +17,8 @@ from agents.text.cues import (
     polarity,
     value_cue,
 )
-from agents.text.document import Clause, Document, Sentence
-from knowledge_base.lexicon import LexiconEntry, text_rules
+from agents.lexical.document import Clause, Document, Sentence
+from agents.lexical.lexicon import LexiconEntry, text_rules
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from knowledge_base.lexicon import CueOverrides, Cues
+from agents.lexical.lexicon import CueOverrides, Cues
 
 Polarity = Literal["affirmed", "negated", "uncertain"]
 
@@ -87,7 +87,7 @@ def polarity(clause: str, start: int, end: int, cues: CueSet) -> Polarity:
     terminator in between; a post cue counts when it directly follows the mention (up to 4 characters),
     or further on when it ends the clause (视野检查因视力差未能完成) with no terminator in between.
 
-    >>> from knowledge_base.lexicon import text_rules
+    >>> from agents.lexical.lexicon import text_rules
     >>> cs = CueSet.build(text_rules().cues)
     >>> polarity("故未行静脉溶栓治疗", 3, 7, cs)
     'negated'
@@ -125,7 +125,7 @@ def final_post_cue(
     the pre cue of 氯吡格雷). Only cues in ``cues.post_reach`` count (not 可能: 彩超提示淋巴结转移可能),
     and not inside a span of ``skip`` (offsets into ``rest``: the entry's own matches, 宫旁组织均未查见癌).
 
-    >>> from knowledge_base.lexicon import text_rules
+    >>> from agents.lexical.lexicon import text_rules
     >>> cs = CueSet.build(text_rules().cues)
     >>> final_post_cue("凝血功能待回报。", cs, item=True), final_post_cue("未行头颅MRI", cs, item=True)
     ('uncertain', 'affirmed')
@@ -154,7 +154,7 @@ def value_cue(value: str, cues: CueSet) -> Polarity:
     """Polarity of the value part of a "field：value" line when it opens with a post cue about the act
     (``cues.post_reach``): ABCD2评分：未评, 胸部CT：拟明日检查, Hoehn-Yahr分期：未评估.
 
-    >>> from knowledge_base.lexicon import text_rules
+    >>> from agents.lexical.lexicon import text_rules
     >>> cs = CueSet.build(text_rules().cues)
     >>> value_cue(" 未评估", cs), value_cue("拟明日检查", cs), value_cue("未见异常", cs)
     ('negated', 'uncertain', 'affirmed')
@@ -172,7 +172,7 @@ def pending_cue(clause: str, cues: CueSet) -> Polarity:
     """'uncertain' when ``clause`` (the one after a mention's clause or enumeration) opens with a
     results-pending phrase of ``cues.pending_clause`` (送检血常规、肝肾功能，结果待回报).
 
-    >>> from knowledge_base.lexicon import text_rules
+    >>> from agents.lexical.lexicon import text_rules
     >>> cs = CueSet.build(text_rules().cues)
     >>> pending_cue("结果待回报。", cs), pending_cue("结果正常", cs)
     ('uncertain', 'affirmed')
@@ -188,7 +188,7 @@ def inner_polarity(span: str, cues: CueSet, authored: str = "") -> Polarity:
     ``authored`` (the pattern the author wrote, e.g. ``淋巴结.{0,4}未见转移``) is part of the term and does
     not count, nor does a cue followed by a terminator inside the span.
 
-    >>> from knowledge_base.lexicon import text_rules
+    >>> from agents.lexical.lexicon import text_rules
     >>> cs = CueSet.build(text_rules().cues)
     >>> inner_polarity("脑室系统未见积血", cs), inner_polarity("脑室系统积血", cs)
     ('negated', 'affirmed')
@@ -215,7 +215,7 @@ def enumeration_polarity(items: list[str], cues: CueSet) -> Polarity:
     The walk back stops at an item not ending with 、, at a list number (1、 一、) and at an item holding a
     terminator; a cue counts when it lies within ``cues.window`` characters before its item's 、.
 
-    >>> from knowledge_base.lexicon import text_rules
+    >>> from agents.lexical.lexicon import text_rules
     >>> cs = CueSet.build(text_rules().cues)
     >>> enumeration_polarity(["建议行ECT、"], cs), enumeration_polarity(["无发热、", "咳嗽、"], cs)
     ('uncertain', 'negated')

@@ -15,7 +15,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-LEXICON_DIR = Path(__file__).parent / "lexicons"
+#: The lexicon data stays with the knowledge base (data with provenance); this package is the engine.
+LEXICON_DIR = Path(__file__).parents[2] / "knowledge_base" / "lexicons"
 
 
 class _Strict(BaseModel):
