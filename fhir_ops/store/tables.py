@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from medqc.db import Base
@@ -47,11 +47,14 @@ class SearchIndexRow(Base):
 
     __tablename__ = "fhir_search_index"
 
-    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: BIGINT on PostgreSQL (migration 0003); SQLite keeps INTEGER, its 64-bit rowid alias.
+    pk: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     resource_type: Mapped[str] = mapped_column(String(64), nullable=False)
     resource_id: Mapped[str] = mapped_column(String(64), nullable=False)
     param: Mapped[str] = mapped_column(String(64), nullable=False)
-    system: Mapped[str | None] = mapped_column(String(255))
+    system: Mapped[str | None] = mapped_column(String(512))
     value: Mapped[str | None] = mapped_column(String(512))
     lo: Mapped[float | None] = mapped_column(Float)
     hi: Mapped[float | None] = mapped_column(Float)
