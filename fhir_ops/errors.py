@@ -84,6 +84,34 @@ class BusinessRuleViolation(FhirError):
     code = "business-rule"
 
 
+class Unauthorized(FhirError):
+    """No or invalid credentials (answered with ``WWW-Authenticate: Bearer``)."""
+
+    status = 401
+    code = "login"
+
+
+class Forbidden(FhirError):
+    """Valid credentials whose scopes do not allow the interaction."""
+
+    status = 403
+    code = "forbidden"
+
+
+class ServiceUnavailable(FhirError):
+    """The database is unreachable or a statement ran past its timeout: worth retrying later."""
+
+    status = 503
+    code = "transient"
+
+
+class ClientClosedRequest(FhirError):
+    """The client went away before the answer was ready; the work was cancelled (nginx's 499)."""
+
+    status = 499
+    code = "timeout"
+
+
 class UpstreamUnavailable(FhirError):
     """A FHIR server MedQC depends on did not answer."""
 

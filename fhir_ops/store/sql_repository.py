@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import delete, insert, select, update
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fhir_ops.errors import BadRequest, Gone, NotFound, PreconditionFailed
 from fhir_ops.search.indexer import index_resource
 from fhir_ops.search.query import base_query, count_query, ordered, plan_search
+from fhir_ops.store.concurrency import lock_keys, resource_key, translated, with_retry
 from fhir_ops.store.protocol import Resource, SearchParams, SearchResult
 from fhir_ops.store.tables import ResourceRow, ResourceVersionRow, SearchIndexRow
 from fhir_ops.store.transaction import process_bundle
@@ -24,6 +26,12 @@ from medqc.db import Database
 
 #: Called before a resource of a given type is written (e.g. translate a Library's CQL to ELM).
 WriteHook = Callable[[Resource], Awaitable[Resource]]
+T = TypeVar("T")
+
+_ID_RE = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+#: Versions are 32-bit integers in the database; a larger one cannot exist.
+_VERSION_RE = re.compile(r"[0-9]{1,10}")
+_MAX_VERSION = 2**31 - 1
 
 
 def _dumps(resource: Resource) -> str:
@@ -49,10 +57,12 @@ class SqlRepository:
         default_count: int = 50,
         max_count: int = 1000,
         write_hooks: dict[str, WriteHook] | None = None,
+        write_attempts: int = 5,
     ) -> None:
         self.db = db
         self.default_count = default_count
         self.max_count = max_count
+        self.write_attempts = max(1, write_attempts)
         self.write_hooks: dict[str, WriteHook] = dict(write_hooks or {})
         # SQLite allows one writer at a time; serialising writers here avoids "database is locked".
         self._write_lock = asyncio.Lock() if db.is_sqlite else None
@@ -66,11 +76,29 @@ class SqlRepository:
         async with self._write_lock, self.db.session() as session, session.begin():
             yield session
 
+    async def write(self, work: Callable[[AsyncSession], Awaitable[T]], *, keys: Collection[str]) -> T:
+        """Run ``work`` in one database transaction holding the locks of ``keys`` (see
+        :mod:`fhir_ops.store.concurrency`), retried on serialisation failures, deadlocks and unique-key
+        races; database failures become FHIR errors (409 conflict, 503 unavailable, 400 bad value)."""
+
+        async def attempt() -> T:
+            async with self._writing() as session:
+                await lock_keys(session, keys)
+                return await work(session)
+
+        return await with_retry(attempt, attempts=self.write_attempts)
+
     # ---- reads -----------------------------------------------------------------------------------
     async def read(self, resource_type: str, resource_id: str) -> Resource:
+        with translated():
+            async with self.db.session() as session:
+                return await self.read_in(session, resource_type, resource_id)
+
+    async def read_in(self, session: AsyncSession, resource_type: str, resource_id: str) -> Resource:
         check_supported_type(resource_type)
-        async with self.db.session() as session:
-            row = await session.get(ResourceRow, (resource_type, resource_id))
+        if not _ID_RE.fullmatch(resource_id):
+            raise NotFound(f"{resource_type}/{resource_id[:64]!r} is not a valid id, so it is not known")
+        row = await session.get(ResourceRow, (resource_type, resource_id))
         if row is None:
             raise NotFound(f"{resource_type}/{resource_id} is not known")
         if row.deleted:
@@ -79,10 +107,12 @@ class SqlRepository:
 
     async def vread(self, resource_type: str, resource_id: str, version_id: str) -> Resource:
         check_supported_type(resource_type)
-        if not version_id.isdigit():
-            raise NotFound(f"Version '{version_id}' of {resource_type}/{resource_id} is not known")
-        async with self.db.session() as session:
-            row = await session.get(ResourceVersionRow, (resource_type, resource_id, int(version_id)))
+        known_shape = _ID_RE.fullmatch(resource_id) and _VERSION_RE.fullmatch(version_id)
+        if not known_shape or int(version_id) > _MAX_VERSION:
+            raise NotFound(f"Version {version_id[:16]!r} of {resource_type}/{resource_id[:64]} is not known")
+        with translated():
+            async with self.db.session() as session:
+                row = await session.get(ResourceVersionRow, (resource_type, resource_id, int(version_id)))
         if row is None:
             raise NotFound(f"Version {version_id} of {resource_type}/{resource_id} is not known")
         if row.deleted:
@@ -90,19 +120,26 @@ class SqlRepository:
         return orjson.loads(row.content)  # type: ignore[no-any-return]
 
     async def search(self, resource_type: str, params: SearchParams, *, strict: bool = False) -> SearchResult:
+        with translated():
+            async with self.db.session() as session:
+                return await self.search_in(session, resource_type, params, strict=strict)
+
+    async def search_in(
+        self, session: AsyncSession, resource_type: str, params: SearchParams, *, strict: bool = False
+    ) -> SearchResult:
+        """Search in the caller's session (a transaction sees its own writes)."""
         check_supported_type(resource_type)
         plan = plan_search(
             resource_type, params, strict=strict, default_count=self.default_count, max_count=self.max_count
         )
-        async with self.db.session() as session:
-            total = int((await session.execute(count_query(plan))).scalar_one())
-            matches: list[Resource] = []
-            included: list[Resource] = []
-            if not plan.summary_count and plan.count > 0:
-                rows = (await session.execute(ordered(plan, base_query(plan)))).all()
-                matches = [orjson.loads(row.content) for row in rows]
-                if plan.includes and rows:
-                    included = await self._included(session, plan.includes, [row.id for row in rows])
+        total = int((await session.execute(count_query(plan))).scalar_one())
+        matches: list[Resource] = []
+        included: list[Resource] = []
+        if not plan.summary_count and plan.count > 0:
+            rows = (await session.execute(ordered(plan, base_query(plan)))).all()
+            matches = [orjson.loads(row.content) for row in rows]
+            if plan.includes and rows:
+                included = await self._included(session, plan.includes, [row.id for row in rows])
         return SearchResult(
             matches=matches,
             total=total,
@@ -135,18 +172,28 @@ class SqlRepository:
     # ---- writes ----------------------------------------------------------------------------------
     async def create(self, resource: Resource, *, expected_type: str | None = None) -> Resource:
         prepared = await self.prepare(resource, expected_type=expected_type)
-        async with self._writing() as session:
-            return await self.create_in(session, prepared, prepared=True)
+        return await self.write(lambda session: self.create_in(session, prepared, prepared=True), keys=())
 
     async def update(
         self, resource_type: str, resource_id: str, resource: Resource, *, if_match: str | None = None
     ) -> tuple[Resource, bool]:
-        async with self._writing() as session:
-            return await self.update_in(session, resource_type, resource_id, resource, if_match=if_match)
+        check_id(resource_id)
+        prepared = await self.prepare(resource, expected_type=resource_type)
+        return await self.write(
+            lambda session: self.update_in(
+                session, resource_type, resource_id, prepared, if_match=if_match, prepared=True
+            ),
+            keys=[resource_key(resource_type, resource_id)],
+        )
 
     async def delete(self, resource_type: str, resource_id: str) -> None:
-        async with self._writing() as session:
-            await self.delete_in(session, resource_type, resource_id)
+        check_supported_type(resource_type)
+        if not _ID_RE.fullmatch(resource_id):
+            return  # an id that cannot exist is already deleted
+        await self.write(
+            lambda session: self.delete_in(session, resource_type, resource_id),
+            keys=[resource_key(resource_type, resource_id)],
+        )
 
     async def transaction(self, bundle: Resource) -> Resource:
         return await process_bundle(self, bundle)
@@ -186,15 +233,21 @@ class SqlRepository:
                 expression=[f"{resource_type}.id"],
             )
         if if_match is not None:
-            current = (await self._current_versions(session, resource_type, [resource_id])).get(resource_id)
-            expected = parse_etag(if_match)
-            actual = str(current[0]) if current is not None and not current[1] else None
-            if actual != expected:
-                raise PreconditionFailed(
-                    f"If-Match version {expected} does not match the current version "
-                    f"{actual or '(none)'} of {resource_type}/{resource_id}"
-                )
+            await self.check_if_match(session, resource_type, resource_id, if_match)
         return (await self.write_many(session, [{**resource, "id": resource_id}]))[0]
+
+    async def check_if_match(
+        self, session: AsyncSession, resource_type: str, resource_id: str, if_match: str
+    ) -> None:
+        """412 unless ``if_match`` names the current version (the row is locked until the commit)."""
+        current = (await self._current_versions(session, resource_type, [resource_id])).get(resource_id)
+        expected = parse_etag(if_match)
+        actual = str(current[0]) if current is not None and not current[1] else None
+        if actual != expected:
+            raise PreconditionFailed(
+                f"If-Match version {expected[:16]} does not match the current version "
+                f"{actual or '(none)'} of {resource_type}/{resource_id}"
+            )
 
     async def delete_in(self, session: AsyncSession, resource_type: str, resource_id: str) -> None:
         check_supported_type(resource_type)
@@ -229,7 +282,7 @@ class SqlRepository:
     ) -> dict[str, tuple[int, bool]]:
         """``id → (version, deleted)`` of the stored rows among ``ids``."""
         found: dict[str, tuple[int, bool]] = {}
-        for chunk in _chunks(ids, 500):
+        for chunk in _chunks(sorted(ids), 500):
             query = select(ResourceRow.id, ResourceRow.version_id, ResourceRow.deleted).where(
                 ResourceRow.resource_type == resource_type, ResourceRow.id.in_(chunk)
             )
@@ -287,7 +340,7 @@ class SqlRepository:
                     "resource_type": key[0],
                     "resource_id": key[1],
                     "param": e.param,
-                    "system": e.system,
+                    "system": e.system[:512] if e.system else e.system,
                     "value": e.value[:512] if e.value else e.value,
                     "lo": e.lo,
                     "hi": e.hi,
@@ -315,7 +368,6 @@ class SqlRepository:
         if index_rows:
             await session.execute(insert(SearchIndexRow), index_rows)
         return results
-
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:

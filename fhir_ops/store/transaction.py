@@ -1,13 +1,24 @@
-"""``transaction`` and ``batch`` Bundles: urn:uuid resolution, FHIR processing order, all-or-nothing."""
+"""``transaction`` and ``batch`` Bundles: urn:uuid resolution, FHIR processing order, all-or-nothing.
+
+A transaction is checked before anything is written: every entry is well-formed, no two entries
+target the same resource (a PUT and a DELETE of one id, two PUTs of one id → 400), and identical
+conditional entries (same method and criteria) are resolved once and share one answer. The writes then
+run as one unit of work of the repository (:meth:`SqlRepository.write`) holding the locks of every
+target and every conditional criteria, so concurrent transactions serialise per key; conditional
+searches run inside that unit and see its own writes.
+"""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from fhir_ops.errors import BadRequest, FhirError, MethodNotAllowed, PreconditionFailed
+from fhir_ops.store.concurrency import criteria_key, resource_key
 from fhir_ops.store.protocol import Resource, weak_etag
 from fhir_ops.validation import check_id
 
@@ -23,44 +34,85 @@ class _Entry:
     index: int
     method: str
     url: str
+    type_: str
+    id_: str | None
+    query: list[tuple[str, str]]
     resource: Resource | None
     if_match: str | None
     if_none_exist: str | None
     full_url: str | None
-    target_id: str | None = None
+    #: the earlier identical conditional entry whose resolution this one shares
+    same_as: int | None = None
+
+    @property
+    def criteria(self) -> list[tuple[str, str]] | None:
+        """The search of a conditional create/update/delete, None for a plain entry."""
+        if self.method == "POST" and self.if_none_exist:
+            return parse_qsl(self.if_none_exist.lstrip("?"), keep_blank_values=True)
+        if self.method in {"PUT", "DELETE"} and self.id_ is None:
+            return self.query
+        return None
+
+
+@dataclass(slots=True)
+class _Plan:
+    """Where each entry lands, decided inside the unit of work (conditional searches)."""
+
+    target: dict[int, str | None] = field(default_factory=dict)
+    matched: dict[int, Resource] = field(default_factory=dict)
+
+
+def _optional_str(request: dict[str, Any], key: str, where: str) -> str | None:
+    value = request.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise BadRequest(f"{where}.{key} must be a string", expression=[f"{where}.{key}"])
 
 
 def _parse_entries(bundle: Resource) -> list[_Entry]:
+    raw_entries = bundle.get("entry") or []
+    if not isinstance(raw_entries, list):
+        raise BadRequest("Bundle.entry must be a list", expression=["Bundle.entry"])
     entries: list[_Entry] = []
-    for i, raw in enumerate(bundle.get("entry") or []):
+    for i, raw in enumerate(raw_entries):
+        where = f"Bundle.entry[{i}]"
         if not isinstance(raw, dict):
-            raise BadRequest(f"Bundle.entry[{i}] is not an object", expression=[f"Bundle.entry[{i}]"])
+            raise BadRequest(f"{where} is not an object", expression=[where])
         request = raw.get("request")
         if not isinstance(request, dict) or not request.get("method") or not request.get("url"):
             raise BadRequest(
-                f"Bundle.entry[{i}].request with method and url is required",
-                expression=[f"Bundle.entry[{i}].request"],
+                f"{where}.request with method and url is required", expression=[f"{where}.request"]
             )
-        method = str(request["method"]).upper()
+        method_raw = _optional_str(request, "method", f"{where}.request")
+        url = _optional_str(request, "url", f"{where}.request")
+        assert method_raw is not None
+        assert url is not None
+        method = method_raw.upper()
         if method not in _ORDER:
             raise MethodNotAllowed(
-                f"Bundle.entry[{i}]: method {method} is not supported",
-                expression=[f"Bundle.entry[{i}].request"],
+                f"{where}: method {method} is not supported", expression=[f"{where}.request"]
             )
+        full_url = raw.get("fullUrl")
+        if full_url is not None and not isinstance(full_url, str):
+            raise BadRequest(f"{where}.fullUrl must be a string", expression=[f"{where}.fullUrl"])
         resource = raw.get("resource")
         if method in {"POST", "PUT"} and not isinstance(resource, dict):
-            raise BadRequest(
-                f"Bundle.entry[{i}] needs a resource for {method}", expression=[f"Bundle.entry[{i}]"]
-            )
+            raise BadRequest(f"{where} needs a resource for {method}", expression=[where])
+        type_, id_, query = _split_url(url.lstrip("/"))
+        if not type_:
+            raise BadRequest(f"{where}.request.url names no resource type", expression=[f"{where}.request"])
         entries.append(
             _Entry(
                 index=i,
                 method=method,
-                url=str(request["url"]).lstrip("/"),
+                url=url.lstrip("/"),
+                type_=type_,
+                id_=id_,
+                query=query,
                 resource=resource if isinstance(resource, dict) else None,
-                if_match=request.get("ifMatch"),
-                if_none_exist=request.get("ifNoneExist"),
-                full_url=raw.get("fullUrl"),
+                if_match=_optional_str(request, "ifMatch", f"{where}.request"),
+                if_none_exist=_optional_str(request, "ifNoneExist", f"{where}.request"),
+                full_url=full_url,
             )
         )
     return entries
@@ -100,6 +152,13 @@ def _response(status: str, resource: Resource | None = None, *, outcome: Resourc
     return entry
 
 
+def _at_entry(exc: FhirError, index: int) -> FhirError:
+    if not exc.diagnostics.startswith("Bundle.entry["):
+        exc.diagnostics = f"Bundle.entry[{index}]: {exc.diagnostics}"
+        exc.expression = [f"Bundle.entry[{index}]", *list(exc.expression or [])]
+    return exc
+
+
 async def process_bundle(repo: SqlRepository, bundle: Resource) -> Resource:
     """Process a transaction or batch Bundle and return its response Bundle."""
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
@@ -112,48 +171,7 @@ async def process_bundle(repo: SqlRepository, bundle: Resource) -> Resource:
     entries = _parse_entries(bundle)
     if kind == "batch":
         return await _batch(repo, entries)
-    return await _transaction(repo, entries)
-
-
-def _assign_ids(entries: list[_Entry]) -> dict[str, str]:
-    mapping: dict[str, str] = {}
-    for entry in entries:
-        type_, id_, _ = _split_url(entry.url)
-        if entry.method == "POST" and entry.resource is not None:
-            entry.target_id = str(uuid.uuid4())
-            if entry.full_url:
-                mapping[entry.full_url] = f"{entry.resource.get('resourceType', type_)}/{entry.target_id}"
-        elif entry.method == "PUT" and id_ and entry.full_url and entry.full_url.startswith("urn:"):
-            mapping[entry.full_url] = f"{type_}/{id_}"
-    return mapping
-
-
-async def _transaction(repo: SqlRepository, entries: list[_Entry]) -> Resource:
-    mapping = _assign_ids(entries)
-    prepared: dict[int, Resource] = {}
-    for entry in entries:  # validate everything before writing anything
-        if entry.resource is not None and entry.method in {"POST", "PUT"}:
-            try:
-                resource = _rewrite_references(entry.resource, mapping)
-                type_, _, _ = _split_url(entry.url)
-                prepared[entry.index] = await repo.prepare(resource, expected_type=type_)
-            except FhirError as exc:
-                raise _at_entry(exc, entry.index) from exc
-    responses: dict[int, Resource] = {}
-    plain = [e for e in entries if _is_plain_write(e)]
-    async with repo._writing() as session:
-        for entry in sorted(entries, key=lambda e: (_ORDER[e.method], e.index)):
-            if entry.method == "PUT" and plain:  # every plain write in one bulk step, before other PUTs
-                await _write_plain(repo, session, plain, prepared, responses)
-                plain = []
-            if _is_plain_write(entry):
-                continue
-            try:
-                responses[entry.index] = await _apply(repo, session, entry, prepared.get(entry.index))
-            except FhirError as exc:
-                raise _at_entry(exc, entry.index) from exc
-        if plain:
-            await _write_plain(repo, session, plain, prepared, responses)
+    responses = await _execute(repo, entries)
     return {
         "resourceType": "Bundle",
         "type": "transaction-response",
@@ -161,129 +179,216 @@ async def _transaction(repo: SqlRepository, entries: list[_Entry]) -> Resource:
     }
 
 
-def _is_plain_write(entry: _Entry) -> bool:
-    """A POST without ifNoneExist or a PUT Type/id without ifMatch: writable in bulk."""
-    if entry.method == "POST":
-        return not entry.if_none_exist and "$" not in entry.url
-    if entry.method == "PUT":
-        _, id_, query = _split_url(entry.url)
-        return bool(id_) and not query and not entry.if_match and not id_.startswith("$")  # type: ignore[union-attr]
-    return False
-
-
-async def _write_plain(
-    repo: SqlRepository,
-    session: Any,
-    entries: list[_Entry],
-    prepared: dict[int, Resource],
-    responses: dict[int, Resource],
-) -> None:
-    resources = []
-    for entry in entries:
-        resource = prepared[entry.index]
-        if entry.method == "POST":
-            resources.append({**resource, "id": entry.target_id})
-            continue
-        _, id_, _ = _split_url(entry.url)
-        if resource.get("id") not in (None, id_):
-            raise _at_entry(
-                BadRequest(f"The resource id '{resource.get('id')}' does not match the URL id '{id_}'"),
-                entry.index,
-            )
-        try:
-            check_id(str(id_))
-        except FhirError as exc:
-            raise _at_entry(exc, entry.index) from exc
-        resources.append({**resource, "id": id_})
-    try:
-        results = await repo.write_many(session, resources)
-    except FhirError as exc:
-        raise BadRequest(f"Bundle: {exc.diagnostics}") from exc
-    for entry, (stored, created) in zip(entries, results, strict=True):
-        responses[entry.index] = _response("201 Created" if created else "200 OK", stored)
-
-
 async def _batch(repo: SqlRepository, entries: list[_Entry]) -> Resource:
     out: list[Resource] = []
     for entry in entries:
         try:
-            prepared = None
-            if entry.resource is not None and entry.method in {"POST", "PUT"}:
-                prepared = await repo.prepare(entry.resource, expected_type=_split_url(entry.url)[0])
-                if entry.method == "POST":
-                    entry.target_id = str(uuid.uuid4())
-            async with repo._writing() as session:
-                out.append(await _apply(repo, session, entry, prepared))
+            out.append((await _execute(repo, [entry]))[entry.index])
         except FhirError as exc:
             out.append(_response(f"{exc.status} {type(exc).__name__}", outcome=exc.outcome()))
     return {"resourceType": "Bundle", "type": "batch-response", "entry": out}
 
 
-def _at_entry(exc: FhirError, index: int) -> FhirError:
-    exc.diagnostics = f"Bundle.entry[{index}]: {exc.diagnostics}"
-    exc.expression = [f"Bundle.entry[{index}]", *list(exc.expression or [])]
-    return exc
-
-
-async def _apply(repo: SqlRepository, session: Any, entry: _Entry, prepared: Resource | None) -> Resource:
-    type_, id_, query = _split_url(entry.url)
-    if type_.startswith("$") or (id_ or "").startswith("$"):
-        raise BadRequest("Operations cannot be invoked inside a transaction or batch")
-    if entry.method == "GET":
-        try:
-            if id_:
-                return _response("200 OK", await repo.read(type_, id_))
-            result = await repo.search(type_, query)
-        except FhirError as exc:  # a failed read changes nothing: reported, never aborts the transaction
-            return _response(f"{exc.status} {type(exc).__name__}", outcome=exc.outcome())
-        return {
-            "response": {"status": "200 OK"},
-            "resource": {
-                "resourceType": "Bundle",
-                "type": "searchset",
-                "total": result.total,
-                "entry": [{"resource": r, "search": {"mode": "match"}} for r in result.matches],
-            },
-        }
-    if entry.method == "DELETE":
-        if not id_:
-            found = await repo.search(type_, query, strict=True)
-            if found.total > 1:
-                raise PreconditionFailed(f"Conditional delete '{entry.url}' matches {found.total} resources")
-            if found.total == 0:
-                return _response("204 No Content")
-            id_ = found.matches[0]["id"]
-        await repo.delete_in(session, type_, id_)
-        return _response("204 No Content")
-    assert prepared is not None
-    if entry.method == "POST":
-        if entry.if_none_exist:
-            found = await repo.search(
-                type_, parse_qsl(entry.if_none_exist, keep_blank_values=True), strict=True
-            )
-            if found.total == 1:
-                return _response("200 OK", found.matches[0])
-            if found.total > 1:
-                raise PreconditionFailed(
-                    f"ifNoneExist '{entry.if_none_exist}' matches {found.total} resources"
-                )
-        stored, _ = (await repo.write_many(session, [{**prepared, "id": entry.target_id}]))[0]
-        return _response("201 Created", stored)
-    if not id_:
-        if not query:
-            raise BadRequest("PUT needs Type/id or Type?search (conditional update)")
-        found = await repo.search(type_, query, strict=True)
-        if found.total > 1:
-            raise PreconditionFailed(f"Conditional update '{entry.url}' matches {found.total} resources")
-        if found.total == 1:
-            id_ = found.matches[0]["id"]
-        else:
-            id_ = prepared.get("id") or str(uuid.uuid4())
-        if prepared.get("id") not in (None, id_):
-            raise BadRequest(
-                f"Conditional update matched {type_}/{id_} but the resource id is {prepared['id']}"
-            )
-    stored, created = await repo.update_in(
-        session, type_, id_, prepared, if_match=entry.if_match, prepared=True
+def _touched_twice(resource_type: str, resource_id: str, first: int) -> BadRequest:
+    return BadRequest(
+        f"{resource_type}/{resource_id} is already the target of Bundle.entry[{first}]; "
+        "a transaction may touch each resource once"
     )
-    return _response("201 Created" if created else "200 OK", stored)
+
+
+def _check_entries(entries: list[_Entry]) -> list[str]:
+    """Refuse entries that cannot be processed, link identical conditional entries, and return the lock
+    keys of the unit of work (each target id and each conditional criteria)."""
+    keys: list[str] = []
+    plain_targets: dict[tuple[str, str], int] = {}
+    conditionals: dict[tuple[str, str], _Entry] = {}
+    for entry in entries:
+        if entry.type_.startswith("$") or (entry.id_ or "").startswith("$"):
+            raise _at_entry(BadRequest("Operations cannot be invoked in a transaction or batch"), entry.index)
+        criteria = entry.criteria
+        if entry.method in {"PUT", "DELETE"} and entry.id_ is None and not criteria:
+            raise _at_entry(
+                BadRequest(f"{entry.method} needs Type/id or Type?search (conditional)"), entry.index
+            )
+        if entry.method in {"PUT", "DELETE"} and entry.id_ is not None:
+            target = (entry.type_, entry.id_)
+            if target in plain_targets:
+                raise _at_entry(_touched_twice(entry.type_, entry.id_, plain_targets[target]), entry.index)
+            plain_targets[target] = entry.index
+            keys.append(resource_key(*target))
+        if criteria is None:
+            continue
+        key = criteria_key(entry.type_, criteria)
+        keys.append(key)
+        first = conditionals.get((entry.method, key))
+        if first is None:
+            conditionals[(entry.method, key)] = entry
+            continue
+        if entry.method == "PUT" and entry.resource != first.resource:
+            raise _at_entry(
+                BadRequest(
+                    f"Conditional update '{entry.url}' also appears in Bundle.entry[{first.index}] "
+                    "with other content; a transaction may touch each resource once"
+                ),
+                entry.index,
+            )
+        entry.same_as = first.index
+    return keys
+
+
+async def _execute(repo: SqlRepository, entries: list[_Entry]) -> dict[int, Resource]:
+    """Validate, then run every entry in one unit of work; the response entry of each index."""
+    keys = _check_entries(entries)
+    prepared: dict[int, Resource] = {}
+    for entry in entries:  # validate everything before writing anything
+        if entry.resource is not None and entry.method in {"POST", "PUT"} and entry.same_as is None:
+            try:
+                prepared[entry.index] = await repo.prepare(entry.resource, expected_type=entry.type_)
+            except FhirError as exc:
+                raise _at_entry(exc, entry.index) from exc
+
+    async def unit(session: AsyncSession) -> dict[int, Resource]:
+        plan = await _resolve(repo, session, entries, prepared)
+        return await _apply(repo, session, entries, prepared, plan)
+
+    return await repo.write(unit, keys=keys)
+
+
+async def _resolve(
+    repo: SqlRepository, session: AsyncSession, entries: list[_Entry], prepared: dict[int, Resource]
+) -> _Plan:
+    plan = _Plan()
+    for entry in entries:
+        if entry.same_as is not None:
+            continue
+        try:
+            await _resolve_one(repo, session, entry, prepared, plan)
+        except FhirError as exc:
+            raise _at_entry(exc, entry.index) from exc
+    for entry in entries:
+        if entry.same_as is not None:
+            plan.target[entry.index] = plan.target[entry.same_as]
+    written: dict[tuple[str, str], int] = {}
+    for entry in entries:
+        target = plan.target.get(entry.index)
+        if (
+            entry.method == "GET"
+            or target is None
+            or entry.same_as is not None
+            or entry.index in plan.matched
+        ):
+            continue
+        if (entry.type_, target) in written:
+            raise _at_entry(_touched_twice(entry.type_, target, written[(entry.type_, target)]), entry.index)
+        written[(entry.type_, target)] = entry.index
+    return plan
+
+
+async def _resolve_one(
+    repo: SqlRepository, session: AsyncSession, entry: _Entry, prepared: dict[int, Resource], plan: _Plan
+) -> None:
+    criteria = entry.criteria
+    if entry.method == "GET":
+        return
+    if criteria is None:
+        if entry.method == "POST":
+            plan.target[entry.index] = str(uuid.uuid4())
+            return
+        assert entry.id_ is not None
+        if entry.method == "PUT":
+            check_id(entry.id_)
+            _check_body_id(prepared[entry.index], entry.id_)
+        plan.target[entry.index] = entry.id_
+        return
+    found = await repo.search_in(session, entry.type_, criteria, strict=True)
+    what = {"POST": "ifNoneExist", "PUT": "Conditional update", "DELETE": "Conditional delete"}[entry.method]
+    if found.total > 1:
+        raise PreconditionFailed(
+            f"{what} '{entry.if_none_exist or entry.url}' matches {found.total} resources"
+        )
+    match = found.matches[0] if found.total == 1 else None
+    if entry.method == "POST":
+        if match is not None:
+            plan.matched[entry.index] = match
+        plan.target[entry.index] = str(match["id"]) if match is not None else str(uuid.uuid4())
+    elif entry.method == "DELETE":
+        plan.target[entry.index] = str(match["id"]) if match is not None else None
+    else:
+        body_id = prepared[entry.index].get("id")
+        target = str(match["id"]) if match is not None else str(body_id or uuid.uuid4())
+        if body_id not in (None, target):
+            raise BadRequest(
+                f"Conditional update matched {entry.type_}/{target} but the resource id is {body_id}"
+            )
+        check_id(target)
+        plan.target[entry.index] = target
+
+
+def _check_body_id(resource: Resource, url_id: str) -> None:
+    if resource.get("id") not in (None, url_id):
+        raise BadRequest(f"The resource id '{resource.get('id')}' does not match the URL id '{url_id}'")
+
+
+async def _apply(
+    repo: SqlRepository,
+    session: AsyncSession,
+    entries: list[_Entry],
+    prepared: dict[int, Resource],
+    plan: _Plan,
+) -> dict[int, Resource]:
+    mapping: dict[str, str] = {}
+    for entry in entries:
+        target = plan.target.get(entry.index)
+        if entry.full_url and target and entry.method in {"POST", "PUT"}:
+            if entry.method == "POST" or entry.full_url.startswith("urn:"):
+                mapping[entry.full_url] = f"{entry.type_}/{target}"
+    responses: dict[int, Resource] = {}
+    leaders = sorted((e for e in entries if e.same_as is None), key=lambda e: (_ORDER[e.method], e.index))
+    writes: list[tuple[_Entry, Resource]] = []
+    for entry in leaders:
+        target = plan.target.get(entry.index)
+        try:
+            if entry.method == "DELETE":
+                if target is not None:
+                    await repo.delete_in(session, entry.type_, target)
+                responses[entry.index] = _response("204 No Content")
+            elif entry.index in plan.matched:
+                responses[entry.index] = _response("200 OK", plan.matched[entry.index])
+            elif entry.method in {"POST", "PUT"}:
+                assert target is not None
+                if entry.if_match is not None:
+                    await repo.check_if_match(session, entry.type_, target, entry.if_match)
+                resource = _rewrite_references(prepared[entry.index], mapping)
+                writes.append((entry, {**resource, "id": target}))
+        except FhirError as exc:
+            raise _at_entry(exc, entry.index) from exc
+    if writes:
+        results = await repo.write_many(session, [resource for _, resource in writes])
+        for (entry, _), (stored, created) in zip(writes, results, strict=True):
+            responses[entry.index] = _response("201 Created" if created else "200 OK", stored)
+    for entry in leaders:
+        if entry.method == "GET":
+            responses[entry.index] = await _read(repo, session, entry)
+    for entry in entries:
+        if entry.same_as is not None:
+            responses[entry.index] = responses[entry.same_as]
+    return responses
+
+
+async def _read(repo: SqlRepository, session: AsyncSession, entry: _Entry) -> Resource:
+    """A GET entry; a failed read changes nothing: reported in its entry, never aborting the rest."""
+    try:
+        if entry.id_:
+            return _response("200 OK", await repo.read_in(session, entry.type_, entry.id_))
+        result = await repo.search_in(session, entry.type_, entry.query)
+    except FhirError as exc:
+        return _response(f"{exc.status} {type(exc).__name__}", outcome=exc.outcome())
+    return {
+        "response": {"status": "200 OK"},
+        "resource": {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "total": result.total,
+            "entry": [{"resource": r, "search": {"mode": "match"}} for r in result.matches],
+        },
+    }
