@@ -27,6 +27,8 @@ EXT_RECORD_HASH = "http://medqc.org/fhir/StructureDefinition/qc-record-hash"
 EXT_POLICY = "http://medqc.org/fhir/StructureDefinition/qc-policy"
 #: How many encounters' last stored judgement the judge remembers (to skip storing it again).
 STORED_MEMORY = 4096
+#: Pauses between attempts to store a judgement while the database is unavailable (about a minute).
+STORE_RETRY_S = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 
 
 def record_hash(record: EncounterRecord) -> str:
@@ -85,10 +87,12 @@ class DischargeJudge:
         fast: Policy,
         full: Policy | None = None,
         spawn: Callable[[Coroutine[Any, Any, None]], Any] | None = None,
+        store_retry_s: tuple[float, ...] = STORE_RETRY_S,
     ) -> None:
         self.repo = repo
         self.fast = fast
         self.full = full
+        self.store_retry_s = store_retry_s
         self._spawn = spawn or (lambda coro: asyncio.get_running_loop().create_task(coro))
         self._pending: set[Any] = set()
         self._stored: dict[str, tuple[str, str]] = {}
@@ -135,19 +139,27 @@ class DischargeJudge:
         return {**bundle, "entry": entries}
 
     async def _keep(self, encounter_id: str, bundle: dict[str, Any], digest: str, policy: str) -> None:
+        """Store the judgement, retrying while the database is unavailable; it counts as stored only
+        once the write succeeded, so a later hook for the same record stores it if every try failed."""
         if self._stored.get(encounter_id) == (digest, policy):
             return  # this very judgement is already stored
-        self._stored[encounter_id] = (digest, policy)
-        if len(self._stored) > STORED_MEMORY:
-            self._stored.pop(next(iter(self._stored)))
         fresh = {
             **bundle,
             "entry": [e for e in bundle.get("entry") or [] if _ext(e["resource"], EXT_POLICY) != "full"],
         }
-        try:
-            await store_reports(self.repo, encounter_id, fresh, digest=digest, policy=policy)
-        except FhirError as exc:  # the hook still answers; the review page misses this run
-            log.warning("could not store QC reports", extra={"error": exc.diagnostics})
+        for delay in (*self.store_retry_s, None):
+            try:
+                await store_reports(self.repo, encounter_id, fresh, digest=digest, policy=policy)
+            except FhirError as exc:  # the hook has answered; the review page waits for a retry
+                log.warning("could not store QC reports", extra={"error": type(exc).__name__})
+                if delay is None:
+                    return
+                await asyncio.sleep(delay)
+                continue
+            self._stored[encounter_id] = (digest, policy)
+            if len(self._stored) > STORED_MEMORY:
+                self._stored.pop(next(iter(self._stored)))
+            return
 
     async def _refine(self, record: EncounterRecord, encounter_id: str, digest: str) -> None:
         assert self.full is not None

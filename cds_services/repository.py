@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cds_services.models import FeedbackItem
 from cds_services.service import IssuedCard
 from cds_services.tables import CdsCardRow, CdsFeedbackRow
+from fhir_ops.store.concurrency import lock_keys
 
 
 async def record_issued_cards(
@@ -24,8 +25,12 @@ async def record_issued_cards(
     issued: Sequence[IssuedCard],
     now: datetime,
 ) -> None:
-    """Add the cards of one call; the cards of an earlier evaluation of the same encounter are superseded."""
+    """Add the cards of one call; the cards of an earlier evaluation of the same encounter are superseded.
+
+    Concurrent calls for one encounter take turns (an advisory lock on PostgreSQL; SQLite has one writer),
+    so exactly one card set stays current."""
     if evaluated_encounter is not None:
+        await lock_keys(session, [f"cds-card-set/{service_id}/{evaluated_encounter}"])
         await session.execute(
             update(CdsCardRow)
             .where(

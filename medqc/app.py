@@ -17,6 +17,7 @@ from fhir_ops.errors import BadRequest, FhirError, MethodNotAllowed, NotFound, o
 from fhir_ops.http import build_router, error_response, fhir
 from medqc.observability import (
     BodySizeLimitMiddleware,
+    ErrorBoundaryMiddleware,
     FhirTokenMiddleware,
     RequestContextMiddleware,
     configure_logging,
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.fhir_access_token:
         app.add_middleware(FhirTokenMiddleware, token=settings.fhir_access_token)
+    app.add_middleware(ErrorBoundaryMiddleware)
     app.add_middleware(RequestContextMiddleware)
     add_cds_cors(app, settings)
     app.include_router(build_router())

@@ -14,6 +14,8 @@ from prometheus_client import Counter, Histogram
 from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fhir_ops.store.concurrency import database_error
+
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 trace_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("trace_id", default="-")
 
@@ -170,6 +172,53 @@ class FhirTokenMiddleware:
         await self.app(scope, receive, send)
 
 
+class ErrorBoundaryMiddleware:
+    """The last word on exceptions no handler took: a database that is down or timed out is a 503, anything
+    else a 500 — both as an OperationOutcome, logged by class only (driver messages quote the data), and
+    without re-raising, so the server keeps the client's keep-alive connection open."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.log = logging.getLogger("medqc.errors")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            mapped = database_error(exc)
+            where = _where(exc)
+            if mapped is not None:
+                self.log.warning("database unavailable", extra={"error": type(exc).__name__, "at": where})
+            else:
+                self.log.error("unhandled error", extra={"error": type(exc).__name__, "at": where})
+            if started:  # the response is already on its way; nothing sensible can be sent
+                return
+            if mapped is not None:
+                headers = [(k.lower().encode(), v.encode()) for k, v in mapped.headers.items()]
+                await _outcome(tracking_send, mapped.status, mapped.code, mapped.diagnostics, headers)
+            else:
+                await _outcome(tracking_send, 500, "exception", "Internal error", severity="fatal")
+
+
+def _where(exc: BaseException) -> str:
+    """``file:line`` of the innermost frame of a traceback (no values, unlike the message)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb is not None else "-"
+
+
 class _BodyTooLarge(Exception):
     pass
 
@@ -179,12 +228,18 @@ async def _too_large(send: Send, limit: int) -> None:
 
 
 async def _outcome(
-    send: Send, status: int, code: str, text: str, headers: list[tuple[bytes, bytes]] | None = None
+    send: Send,
+    status: int,
+    code: str,
+    text: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    *,
+    severity: str = "error",
 ) -> None:
     body = orjson.dumps(
         {
             "resourceType": "OperationOutcome",
-            "issue": [{"severity": "error", "code": code, "diagnostics": text}],
+            "issue": [{"severity": severity, "code": code, "diagnostics": text}],
         }
     )
     await send(

@@ -116,7 +116,11 @@ def test_parallel_puts_of_a_new_id_create_once_then_update(server: str, scale: S
                     *(
                         client.put(
                             "/Patient/parallel-new",
-                            json={"resourceType": "Patient", "id": "parallel-new", "name": [{"text": f"c{i}"}]},
+                            json={
+                                "resourceType": "Patient",
+                                "id": "parallel-new",
+                                "name": [{"text": f"c{i}"}],
+                            },
                         )
                         for i in range(scale.clients)
                     )
@@ -168,7 +172,10 @@ def test_identical_conditional_entries_are_resolved_once(fhir: httpx.Client) -> 
     "second",
     [
         {"request": {"method": "DELETE", "url": "Patient/twice"}},
-        {"resource": {"resourceType": "Patient", "id": "twice"}, "request": {"method": "PUT", "url": "Patient/twice"}},
+        {
+            "resource": {"resourceType": "Patient", "id": "twice"},
+            "request": {"method": "PUT", "url": "Patient/twice"},
+        },
         {
             "resource": {"resourceType": "Patient", "name": [{"text": "other"}]},
             "request": {"method": "PUT", "url": "Patient?identifier=urn:reliability:twice|1"},
@@ -177,7 +184,11 @@ def test_identical_conditional_entries_are_resolved_once(fhir: httpx.Client) -> 
     ids=["put-then-delete", "put-twice", "conditional-onto-the-same"],
 )
 def test_one_entry_per_resource(fhir: httpx.Client, second: dict[str, Any]) -> None:
-    seed = {"resourceType": "Patient", "id": "twice", "identifier": [{"system": "urn:reliability:twice", "value": "1"}]}
+    seed = {
+        "resourceType": "Patient",
+        "id": "twice",
+        "identifier": [{"system": "urn:reliability:twice", "value": "1"}],
+    }
     assert fhir.put("/Patient/twice", json=seed).status_code in {200, 201}
     before = fhir.get("/Patient/twice").json()["meta"]["versionId"]
     first = {"resource": seed, "request": {"method": "PUT", "url": "Patient/twice"}}
