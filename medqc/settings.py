@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     max_body_bytes: int = Field(default=50 * 1024 * 1024, description="413 above this request size")
+    note_max_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        gt=0,
+        description="largest note text (UTF-8 bytes) the verifiers read; larger is a 400 (NoteTooLarge)",
+    )
     page_size_default: int = 50
     page_size_max: int = 1000
     seed_catalog: bool = True

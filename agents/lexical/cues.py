@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from agents.lexical.lexicon import CueOverrides, Cues
@@ -57,9 +58,19 @@ class CueSet:
 
 def masked(text: str, pseudo: tuple[str, ...]) -> str:
     """``text`` with pseudo-cue phrases blanked out so their cue characters do not count."""
+    if not pseudo:
+        return text
+    pattern = _pseudo_pattern(pseudo)
+    if pattern.search(text) is None:  # the common case: one scan, no copy
+        return text
     for phrase in pseudo:
         text = text.replace(phrase, "□" * len(phrase))
     return text
+
+
+@lru_cache(maxsize=64)
+def _pseudo_pattern(pseudo: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(p) for p in pseudo))
 
 
 def _closest_pre(pre: str, cues: tuple[str, ...]) -> tuple[int, int] | None:
@@ -133,21 +144,30 @@ def final_post_cue(
     body = masked(rest, cues.pseudo).rstrip(_TAIL_STRIP)
     lead = len(body) - len(body.lstrip())
     best: tuple[int, int, Polarity] | None = None
-    for kind, post_cues in (("uncertain", cues.uncertainty_post), ("negated", cues.negation_post)):
-        for cue in post_cues:
-            if cue not in cues.post_reach:
-                continue
-            pos = body.rfind(cue)
-            if pos >= 0 and any(lo < pos + len(cue) and pos < hi for lo, hi in skip):
-                continue
-            if pos < 0 or len(body) - (pos + len(cue)) > _TAIL_SLACK or (item and pos <= lead):
-                continue
-            if any(t in body[:pos] for t in cues.terminators):
-                continue
-            cand = (pos + len(cue), len(cue), kind)
-            if best is None or cand[:2] > best[:2]:
-                best = cand  # type: ignore[assignment]
+    for kind, cue in _reaching(cues.uncertainty_post, cues.negation_post, cues.post_reach):
+        pos = body.rfind(cue)
+        if pos >= 0 and any(lo < pos + len(cue) and pos < hi for lo, hi in skip):
+            continue
+        if pos < 0 or len(body) - (pos + len(cue)) > _TAIL_SLACK or (item and pos <= lead):
+            continue
+        if any(t in body[:pos] for t in cues.terminators):
+            continue
+        cand = (pos + len(cue), len(cue), kind)
+        if best is None or cand[:2] > best[:2]:
+            best = cand
     return best[2] if best else "affirmed"
+
+
+@lru_cache(maxsize=256)
+def _reaching(
+    uncertainty_post: tuple[str, ...], negation_post: tuple[str, ...], reach: frozenset[str]
+) -> tuple[tuple[Polarity, str], ...]:
+    """The post cues of ``reach``, uncertainty first, each with its polarity."""
+    kinds: tuple[tuple[Polarity, tuple[str, ...]], ...] = (
+        ("uncertain", uncertainty_post),
+        ("negated", negation_post),
+    )
+    return tuple((kind, cue) for kind, post_cues in kinds for cue in post_cues if cue in reach)
 
 
 def value_cue(value: str, cues: CueSet) -> Polarity:

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import itertools
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from agents.lexical.lexicon import TextRules, text_rules
 
 _SENTENCE_END = re.compile(r"[。！？!?\n]+|；(?=\s*\d+[.、．])")
 _CLAUSE_END = re.compile(r"[，,；;、]|(?<!\d)[:：]")
+
+
+#: Longest sentence and clause kept whole: a longer run without punctuation is cut (at a clause end, else
+#: anywhere), so the work per mention stays bounded and analysing a note is linear in its length. Real
+#: sentences are far shorter (the longest of the dev split and the goldens has 836 characters).
+MAX_SENTENCE = 1200
+MAX_CLAUSE = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,13 +33,31 @@ class Sentence:
     end: int
     text: str
     section: str | None
-    clauses: tuple[Clause, ...]
+    index: int = 0  # position in Document.sentences
+    _split: list[tuple[Clause, ...]] = field(default_factory=list, compare=False, repr=False)
+
+    @property
+    def clauses(self) -> tuple[Clause, ...]:
+        """The clauses (split at ，；、: and bounded), computed on first use: most sentences of a long note
+        hold no mention and are never split."""
+        if not self._split:
+            spans = _bounded(self.text, _spans(self.text, 0, len(self.text), _CLAUSE_END), MAX_CLAUSE, None)
+            self._split.append(
+                tuple(Clause(self.start + a, self.start + b, self.text[a:b]) for a, b in spans)
+                or (Clause(self.start, self.end, self.text),)
+            )
+        return self._split[0]
 
     def clause_at(self, offset: int) -> Clause:
-        for clause in self.clauses:
-            if clause.start <= offset < clause.end:
-                return clause
-        return self.clauses[-1]
+        clauses = self.clauses
+        i = bisect_right(clauses, offset, key=_start) - 1
+        if 0 <= i and offset < clauses[i].end:
+            return clauses[i]
+        return clauses[-1]
+
+
+def _start(item: Clause | Sentence | tuple[int, str]) -> int:
+    return item[0] if isinstance(item, tuple) else item.start
 
 
 @dataclass(slots=True)
@@ -39,23 +65,37 @@ class Document:
     text: str
     sentences: list[Sentence]
     sections: list[tuple[int, str]] = field(default_factory=list)
+    _starts: list[int] = field(default_factory=list, repr=False)
 
     def sentence_at(self, offset: int) -> Sentence:
-        for sentence in self.sentences:
-            if sentence.start <= offset < sentence.end:
-                return sentence
+        if len(self._starts) != len(self.sentences):
+            self._starts = [s.start for s in self.sentences]
+        i = bisect_right(self._starts, offset) - 1
+        if 0 <= i and offset < self.sentences[i].end:
+            return self.sentences[i]
         return self.sentences[-1]
 
     def section_at(self, offset: int) -> str | None:
-        current: str | None = None
-        for start, name in self.sections:
-            if start > offset:
-                break
-            current = name
-        return current
+        i = bisect_right(self.sections, offset, key=_start) - 1
+        return self.sections[i][1] if i >= 0 else None
+
+    def section_start(self, offset: int) -> int:
+        """Start offset of the section holding ``offset`` (-1 before the first heading)."""
+        i = bisect_right(self.sections, offset, key=_start) - 1
+        return self.sections[i][0] if i >= 0 else -1
+
+
+_HEADINGS: dict[int, tuple[TextRules, re.Pattern[str]]] = {}
 
 
 def _heading_pattern(rules: TextRules) -> re.Pattern[str]:
+    cached = _HEADINGS.get(id(rules))
+    if cached is None or cached[0] is not rules:
+        cached = _HEADINGS[id(rules)] = (rules, _compile_headings(rules))
+    return cached[1]
+
+
+def _compile_headings(rules: TextRules) -> re.Pattern[str]:
     variants = sorted({v for vs in rules.sections.values() for v in vs}, key=len, reverse=True)
     alt = "|".join(re.escape(v) for v in variants)
     return re.compile(rf"(?:^|(?<=[\s。；;，,）)\]]))(?:\d+[.、．]\s*)?({alt})\s*[:：]")
@@ -81,6 +121,27 @@ def _spans(text: str, start: int, end: int, pattern: re.Pattern[str]) -> list[tu
     return spans
 
 
+def _bounded(
+    text: str, spans: list[tuple[int, int]], limit: int, cuts: re.Pattern[str] | None
+) -> list[tuple[int, int]]:
+    """``spans`` with each one longer than ``limit`` cut into pieces of at most ``limit`` characters, at
+    the last match of ``cuts`` in the piece when there is one."""
+    out: list[tuple[int, int]] = []
+    for first, end in spans:
+        start = first
+        while end - start > limit:
+            cut = start + limit
+            if cuts is not None:
+                last = None
+                for m in cuts.finditer(text, start + limit // 2, start + limit):
+                    last = m
+                cut = last.end() if last is not None else cut
+            out.append((start, cut))
+            start = cut
+        out.append((start, end))
+    return out
+
+
 def analyse(text: str, rules: TextRules | None = None) -> Document:
     """Sentences (split at 。！？ and line breaks) with their clauses (split at ，；、:) and sections.
 
@@ -92,12 +153,7 @@ def analyse(text: str, rules: TextRules | None = None) -> Document:
     doc = Document(text=text, sentences=[], sections=sections)
     boundaries = sorted({0, *(s for s, _ in sections), len(text)})
     for lo, hi in itertools.pairwise(boundaries):
-        for s_start, s_end in _spans(text, lo, hi, _SENTENCE_END):
-            clauses = tuple(
-                Clause(c_start, c_end, text[c_start:c_end])
-                for c_start, c_end in _spans(text, s_start, s_end, _CLAUSE_END)
-            ) or (Clause(s_start, s_end, text[s_start:s_end]),)
-            doc.sentences.append(
-                Sentence(s_start, s_end, text[s_start:s_end], doc.section_at(s_start), clauses)
-            )
+        section = doc.section_at(lo)
+        for s_start, s_end in _bounded(text, _spans(text, lo, hi, _SENTENCE_END), MAX_SENTENCE, _CLAUSE_END):
+            doc.sentences.append(Sentence(s_start, s_end, text[s_start:s_end], section, len(doc.sentences)))
     return doc

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from agents.lexical.document import Document, Sentence
+from agents.lexical.document import Document
 from agents.lexical.lexicon import LexiconEntry, LexiconError, resolve
 from agents.lexical.mentions import Mention, cue_set, find_mentions, later_stop
 from agents.lexical.quantities import Quantity, durations, number_after
@@ -17,6 +17,8 @@ IN_CONTEXT_CONFIDENCE = 0.9
 NEGATED_CONFIDENCE = 0.8
 #: An assessment the notes never mention was not documented: a weak "no", worth a second opinion.
 ABSENT_CONFIDENCE = 0.5
+#: How an absence verdict's detail starts (the fact Observation shows it next to the value).
+NOT_DOCUMENTED = "not documented"
 #: Clause punctuation a number is not read across with ``number.same_clause`` (not ：, not 、).
 _CLAUSE_PUNCT = re.compile(r"[，,；;。]")
 
@@ -86,7 +88,8 @@ class LexicalVerifier:
             method="lexical",
             confidence=ABSENT_CONFIDENCE,
             evidence=[Evidence(reference=note.reference) for note in ctx.notes[:3]],
-            detail=f"not documented in the {len(ctx.notes)} note(s) of the record",
+            detail=f"{NOT_DOCUMENTED}: no mention in the {len(ctx.notes)} note(s) of the record",
+            absent=True,
         )
 
     def _hits(self, entry: LexiconEntry, doc: Document, ref: str) -> tuple[list[_Hit], list[_Hit]]:
@@ -134,6 +137,7 @@ class LexicalVerifier:
         assert spec is not None
         hits: list[_Hit] = []
         addends: list[tuple[int, int, _Hit]] = []  # select: sum — (scope, number offset, quote)
+        bounds: tuple[list[int], list[int]] | None = None
         for m in find_mentions(entry, doc):
             if m.polarity != "affirmed":
                 continue
@@ -150,13 +154,11 @@ class LexicalVerifier:
             conf = _confidence(entry, m) * (0.8 if q.comparator else 1.0)
             hits.append(_Hit(value, conf, ref, m.start, q.end, doc.text))
             if spec.select == "sum":
-                scope = (
-                    _list_start(doc, m.sentence)
-                    if spec.sum_scope == "sentence"
-                    else _section_key(doc, m.start)
-                )
+                bounds = bounds or _list_bounds(doc)
+                index = m.sentence.index
+                scope = bounds[0][index] if spec.sum_scope == "sentence" else doc.section_start(m.start)
                 addends.append((scope, q.start, hits[-1]))
-                for at, hit in _enumerated(entry, doc, q, _list_end(doc, m.sentence), conf, ref):
+                for at, hit in _enumerated(entry, doc, q, bounds[1][index], conf, ref):
                     addends.append((scope, at, hit))
         return _sums(addends, spec.max) if spec.select == "sum" else hits
 
@@ -245,31 +247,20 @@ def _next_start(mentions: list[Mention], i: int, m: Mention) -> int:
 _LIST_CONTINUES = re.compile(r"；\s*\d+[.、．]")
 
 
-def _list_start(doc: Document, sentence: Sentence) -> int:
-    """Start of the numbered list ``sentence`` belongs to: sentences joined by "；N." (1.肠周淋巴结(0/5)；
-    2.中间组淋巴结(0/4)) are one scope for ``select: sum``."""
-    i = doc.sentences.index(sentence)
-    while i > 0 and _LIST_CONTINUES.match(doc.text, doc.sentences[i - 1].end - 1):
-        i -= 1
-    return doc.sentences[i].start
-
-
-def _list_end(doc: Document, sentence: Sentence) -> int:
-    """End of the numbered list ``sentence`` belongs to (see :func:`_list_start`)."""
-    i = doc.sentences.index(sentence)
-    while i + 1 < len(doc.sentences) and _LIST_CONTINUES.match(doc.text, doc.sentences[i].end - 1):
-        i += 1
-    return doc.sentences[i].end
-
-
-def _section_key(doc: Document, offset: int) -> int:
-    """Start offset of the section holding ``offset`` (-1 before the first heading)."""
-    key = -1
-    for start, _ in doc.sections:
-        if start > offset:
-            break
-        key = start
-    return key
+def _list_bounds(doc: Document) -> tuple[list[int], list[int]]:
+    """Start and end, per sentence, of the numbered list it belongs to: sentences joined by "；N."
+    (1.肠周淋巴结(0/5)；2.中间组淋巴结(0/4)) are one scope for ``select: sum``. One pass each way."""
+    n = len(doc.sentences)
+    joined = [
+        i + 1 < n and bool(_LIST_CONTINUES.match(doc.text, s.end - 1)) for i, s in enumerate(doc.sentences)
+    ]
+    starts = [0] * n
+    ends = [0] * n
+    for i, s in enumerate(doc.sentences):
+        starts[i] = starts[i - 1] if i > 0 and joined[i - 1] else s.start
+    for i in reversed(range(n)):
+        ends[i] = ends[i + 1] if joined[i] else doc.sentences[i].end
+    return starts, ends
 
 
 def _read_number(entry: LexiconEntry, text: str, pos: int, hi: int) -> Quantity | None:
@@ -298,7 +289,7 @@ def _enumerated(
     ；2., does not cut); quoted by its clause."""
     out: list[tuple[int, _Hit]] = []
     q = first
-    while True:
+    for _ in range(_MAX_ENUMERATED):
         cut = _CLAUSE_PUNCT.search(doc.text, q.end, hi)
         while cut is not None and _LIST_CONTINUES.match(doc.text, cut.start()):
             cut = _CLAUSE_PUNCT.search(doc.text, cut.end(), hi)
@@ -310,6 +301,11 @@ def _enumerated(
             clause = doc.sentence_at(nxt.start).clause_at(nxt.start)
             out.append((nxt.start, _Hit(value, conf, ref, clause.start, max(clause.end, nxt.end), doc.text)))
         q = nxt
+    return out
+
+
+#: Counts read after one anchor at most (a real station list has a few dozen).
+_MAX_ENUMERATED = 64
 
 
 def _sums(addends: list[tuple[int, int, _Hit]], hi: float | None) -> list[_Hit]:

@@ -33,6 +33,11 @@ class FactVerdict(BaseModel):
     method: Method = "none"
     confidence: float = 0.0
     detail: str | None = None
+    absent: bool = Field(
+        default=False,
+        description="the value is the fact's absent-policy default: nothing in the notes mentions it "
+        "(not documented), as opposed to a quoted statement or a quoted negation",
+    )
     provenance: dict[str, str] = Field(
         default_factory=dict, description="what produced a model verdict: model, prompt version, kb version"
     )
