@@ -76,11 +76,21 @@ def migrate() -> None:
 
 def _register_eval() -> None:
     from medqc.commands.eval_cmd import eval_command
+    from medqc.commands.eval_docs import eval_app
 
-    app.command("eval")(eval_command)
+    app.add_typer(eval_app(eval_command), name="eval")
 
 
 _register_eval()
+
+
+def _register_report() -> None:
+    from medqc.commands.report_cmd import report_app
+
+    app.add_typer(report_app, name="report")
+
+
+_register_report()
 
 catalog_app = typer.Typer(help="The built-in indicator catalog.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")

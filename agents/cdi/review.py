@@ -33,6 +33,8 @@ class RecordFields:
 
     text: dict[str, list[Section]]
     flags: dict[str, bool | None]
+    #: What a flag is about (the primary diagnosis for ``primary_supported``), cited as evidence.
+    flag_evidence: dict[str, Span]
 
 
 def record_fields(record: EncounterRecord) -> RecordFields:
@@ -43,6 +45,8 @@ def record_fields(record: EncounterRecord) -> RecordFields:
         for p in record.procedures
         if (t := str((p.get("code") or {}).get("text") or "") or _display(p))
     ]
+    primary = primary_span(lists)
+    supported = primary_supported(primary, [sections[n] for n in SUPPORT if n in sections])
     return RecordFields(
         text={
             "diagnoses": lists,
@@ -50,9 +54,8 @@ def record_fields(record: EncounterRecord) -> RecordFields:
             "record": list(sections.values()),
             "procedures": procedures,
         },
-        flags={
-            "primary_supported": primary_supported(lists, [sections[n] for n in SUPPORT if n in sections])
-        },
+        flags={"primary_supported": supported},
+        flag_evidence={"primary_supported": primary} if primary is not None else {},
     )
 
 
@@ -61,13 +64,21 @@ def _display(resource: dict[str, Any]) -> str:
     return str(codings[0].get("display") or codings[0].get("code") or "")
 
 
-def primary_supported(lists: list[Section], support: list[Section]) -> bool | None:
-    """Whether the first listed diagnosis has supporting evidence; None when it is unknown what would."""
+def primary_span(lists: list[Section]) -> Span | None:
+    """The first diagnosis of the first list (its first item, without the numbering)."""
     if not lists:
         return None
-    first = re.split(r"\s*\d{1,2}\s*[.、．]\s*", lists[0].text.strip())
-    diagnosis = next((p for p in first if p.strip()), "")
-    row = evidence_row(diagnosis)
+    section = lists[0]
+    m = re.search(r"[^\s\d.、．)）][^\s]*", section.text)
+    if m is None:
+        return None
+    base = section.span
+    return Span(base.reference, base.start + m.start(), base.start + m.end(), m.group())
+
+
+def primary_supported(primary: Span | None, support: list[Section]) -> bool | None:
+    """Whether the primary diagnosis has supporting evidence; None when it is unknown what would."""
+    row = evidence_row(primary.text) if primary is not None else None
     if row is None:
         return None
     return any(row.evidence.search(s.text) for s in support)
@@ -89,7 +100,10 @@ def _holds(cond: Condition, fields: RecordFields, evidence: list[Span]) -> bool:
 
 def _match(cond: Match, fields: RecordFields, evidence: list[Span]) -> bool:
     if cond.equals is not None:
-        return fields.flags.get(cond.field) is cond.equals
+        holds = fields.flags.get(cond.field) is cond.equals
+        if holds and cond.field in fields.flag_evidence:
+            evidence.append(fields.flag_evidence[cond.field])
+        return holds
     pattern = re.compile(cond.matches or ".")
     for section in fields.text.get(cond.field, []):
         m = pattern.search(section.text)

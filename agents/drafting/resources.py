@@ -13,7 +13,7 @@ from typing import Any, Literal
 from fhir.resources.R4B.detectedissue import DetectedIssue
 
 from agents.drafting.sections import Span
-from agents.qc_report import EXT_EVIDENCE, SD
+from agents.fact_observations import EXT_EVIDENCE, SD
 from fhir_ops.data_access.record import EncounterRecord
 
 EXT_IMPACT = f"{SD}/cdi-impact"

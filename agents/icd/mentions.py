@@ -21,7 +21,7 @@ Source = Literal["discharge", "admission", "statement", "pathology", "complicati
 LIST_SECTIONS = ("出院诊断", "入院诊断")
 STATEMENT_SECTIONS = ("诊疗经过", "出院情况")
 
-_ITEM = re.compile(r"(?:^|(?<=[\s；;，,。]))\d{1,2}\s*[.、．)）](?!\d)")
+_ITEM = re.compile(r"(?:^|(?<=[\s；;，,。]))\d{1,2}\s*[.、．)）]")
 _PART = re.compile(r"[^\s\u3000，,；;、。]+")
 _UNCERTAIN = re.compile(r"待查|待排|可能|？|\?|疑似|考虑")
 _UNCERTAIN_STRIP = re.compile(r"(待查|待排|可能性大|可能|？|\?|疑似)")

@@ -46,6 +46,8 @@ class Suggestion:
     role: Role
     evidence: tuple[Span, ...]
     mention: str
+    #: Where the mention came from (``admission``, ``statement``, ``implied``…).
+    source: str = "admission"
 
     @property
     def tier(self) -> Tier:
