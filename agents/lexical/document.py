@@ -9,7 +9,11 @@ from dataclasses import dataclass, field
 
 from agents.lexical.lexicon import TextRules, text_rules
 
-_SENTENCE_END = re.compile(r"[。！？!?\n]+|；(?=\s*\d+[.、．])")
+#: Sentence ends: 。！？ and line breaks, "；" before a list number, and a full stop written "." or "．"
+#: between Chinese characters (OCR and half-width input: 术后恢复好.出院), never inside a number (3.5).
+_SENTENCE_END = re.compile(
+    r"[。！？!?\n]+|；(?=\s*\d+[.、．])|(?<=[\u4e00-\u9fff）)])[.．]+(?=\s*[\u4e00-\u9fff])"
+)
 _CLAUSE_END = re.compile(r"[，,；;、]|(?<!\d)[:：]")
 
 
@@ -34,6 +38,8 @@ class Sentence:
     text: str
     section: str | None
     index: int = 0  # position in Document.sentences
+    aliases: frozenset[str] = frozenset()  # the section and what it counts as (出院记录 → 出院医嘱 …)
+    report: bool = False  # in a pathology or imaging report
     _split: list[tuple[Clause, ...]] = field(default_factory=list, compare=False, repr=False)
 
     @property
@@ -95,17 +101,36 @@ def _heading_pattern(rules: TextRules) -> re.Pattern[str]:
     return cached[1]
 
 
+def _alternation(variants: set[str]) -> str:
+    return "|".join(re.escape(v) for v in sorted(variants, key=len, reverse=True))
+
+
 def _compile_headings(rules: TextRules) -> re.Pattern[str]:
-    variants = sorted({v for vs in rules.sections.values() for v in vs}, key=len, reverse=True)
-    alt = "|".join(re.escape(v) for v in variants)
-    return re.compile(rf"(?:^|(?<=[\s。；;，,）)\]]))(?:\d+[.、．]\s*)?({alt})\s*[:：]")
+    """A heading (主诉：) followed by ：, or a record title (出院记录) followed by ： or ending its line."""
+    headings = _alternation({v for vs in rules.sections.values() for v in vs})
+    titles = _alternation({t for r in rules.records.values() for t in r.titles})
+    title = rf"|(?P<title>{titles})(?:\s*[:：]|[ \t　]*(?=\n|$))" if titles else ""
+    return re.compile(
+        rf"(?:^|(?<=[\s。；;，,：:）)\]]))(?:\d+[.、．]\s*)?(?:(?P<heading>{headings})\s*[:：]{title})",
+        re.MULTILINE,
+    )
 
 
 def find_sections(text: str, rules: TextRules | None = None) -> list[tuple[int, str]]:
-    """Offsets where a section heading starts, with the canonical section name."""
+    """Offsets where a section heading or a record title starts, with the canonical section name (a
+    title's record type, e.g. 出院记录 for 出院小结).
+
+    >>> find_sections("入院记录\\n主诉：胸痛。出院小结：神志清，出院带药：阿司匹林")
+    [(0, '入院记录'), (5, '主诉'), (11, '出院记录'), (20, '出院医嘱')]
+    """
     rules = rules or text_rules()
     canonical = {v: name for name, vs in rules.sections.items() for v in vs}
-    return [(m.start(1), canonical[m.group(1)]) for m in _heading_pattern(rules).finditer(text)]
+    canonical.update({t: name for name, r in rules.records.items() for t in r.titles})
+    out: list[tuple[int, str]] = []
+    for m in _heading_pattern(rules).finditer(text):
+        group = "heading" if m.group("heading") is not None else "title"
+        out.append((m.start(group), canonical[m.group(group)]))
+    return out
 
 
 def _spans(text: str, start: int, end: int, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
@@ -149,11 +174,15 @@ def analyse(text: str, rules: TextRules | None = None) -> Document:
     >>> [(s.section, s.text) for s in doc.sentences]
     [('主诉', '主诉：胸痛3小时。'), ('诊疗经过', '诊疗经过：行PCI术，术后好转。')]
     """
+    rules = rules or text_rules()
     sections = find_sections(text, rules)
     doc = Document(text=text, sentences=[], sections=sections)
     boundaries = sorted({0, *(s for s, _ in sections), len(text)})
     for lo, hi in itertools.pairwise(boundaries):
         section = doc.section_at(lo)
+        aliases, report = rules.aliases(section), rules.is_report(section)
         for s_start, s_end in _bounded(text, _spans(text, lo, hi, _SENTENCE_END), MAX_SENTENCE, _CLAUSE_END):
-            doc.sentences.append(Sentence(s_start, s_end, text[s_start:s_end], section, len(doc.sentences)))
+            doc.sentences.append(
+                Sentence(s_start, s_end, text[s_start:s_end], section, len(doc.sentences), aliases, report)
+            )
     return doc

@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 #: The lexicon data stays with the knowledge base (data with provenance); this package is the engine.
 LEXICON_DIR = Path(__file__).parents[2] / "knowledge_base" / "lexicons"
+#: Dictionaries (record-type titles, drugs, procedures), each with its source and license.
+DICTIONARY_DIR = Path(__file__).parents[2] / "knowledge_base" / "dictionaries"
 
 
 class _Strict(BaseModel):
@@ -65,11 +67,49 @@ class Cues(_Strict):
     )
 
 
+class RecordType(_Strict):
+    """A record type of ``dictionaries/record_titles.yaml``: its titles, what its untitled text counts as."""
+
+    titles: list[str]
+    counts_as: list[str] = Field(
+        default_factory=list, description="sections the text directly under the title counts as"
+    )
+    report: bool = Field(default=False, description="a pathology/imaging report (report conventions apply)")
+
+
+class RecordTitles(_Strict):
+    version: str
+    records: dict[str, RecordType]
+
+
 class TextRules(_Strict):
-    """``_text.yaml``: section headings (canonical name → heading variants) and default cues."""
+    """``_text.yaml``: section headings (canonical name → heading variants) and default cues; with the
+    record-type titles of ``knowledge_base/dictionaries/record_titles.yaml``."""
 
     sections: dict[str, list[str]]
     cues: Cues
+    records: dict[str, RecordType] = Field(default_factory=dict)
+    report_cues: list[str] = Field(
+        default_factory=list,
+        description="uncertainty cues that, in a pathology or imaging report, state the report's finding "
+        "(考虑, 倾向): a report's 考虑腺癌 is its diagnosis; elsewhere 考虑 hedges",
+    )
+    report_markers: list[str] = Field(
+        default_factory=list,
+        description="regexes that open a report statement within a sentence (病理示, CT提示, 活检病理：); "
+        "a mention after one is read by the report conventions",
+    )
+
+    def aliases(self, section: str | None) -> frozenset[str]:
+        """``section`` and the sections its text counts as (出院记录 → 出院情况, 出院医嘱)."""
+        if section is None:
+            return frozenset()
+        record = self.records.get(section)
+        return frozenset([section, *(record.counts_as if record else [])])
+
+    def is_report(self, section: str | None) -> bool:
+        record = self.records.get(section or "")
+        return record is not None and record.report
 
 
 class NumberSpec(_Strict):
@@ -212,6 +252,11 @@ def resolve(ref: str, directory: Path = LEXICON_DIR) -> LexiconEntry:
 
 
 @lru_cache(maxsize=4)
-def text_rules(directory: Path = LEXICON_DIR) -> TextRules:
+def text_rules(directory: Path = LEXICON_DIR, dictionaries: Path = DICTIONARY_DIR) -> TextRules:
     path = directory / "_text.yaml"
-    return TextRules.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    titles = dictionaries / "record_titles.yaml"
+    if titles.is_file():
+        records = RecordTitles.model_validate(yaml.safe_load(titles.read_text(encoding="utf-8")))
+        data = {**data, "records": records.records}
+    return TextRules.model_validate(data)

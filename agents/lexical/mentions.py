@@ -297,10 +297,9 @@ def find_mentions(
     per_sentence: dict[int, tuple[bool, bool, tuple[tuple[int, int], ...]]] = {}
     for m in matches:
         sentence = doc.sentence_at(m.start())
-        section = sentence.section
-        if entry.sections and section not in entry.sections:
+        if entry.sections and sentence.aliases.isdisjoint(entry.sections):
             continue
-        if section is not None and section in entry.exclude_sections:
+        if not sentence.aliases.isdisjoint(entry.exclude_sections):
             continue
         clause = sentence.clause_at(m.start())
         if entry.exclude and contains_any(clause.text, entry.exclude):
@@ -312,7 +311,7 @@ def find_mentions(
         if not passes:
             continue
         in_context = not (entry.context or entry.context_sections) or (
-            (section is not None and section in entry.context_sections) or in_sentence_context
+            not sentence.aliases.isdisjoint(entry.context_sections) or in_sentence_context
         )
         if not in_context and entry.outside_context_confidence is None:
             continue

@@ -167,7 +167,7 @@ class LexicalVerifier:
         assert spec is not None
         hits: list[_Hit] = []
         for sentence in doc.sentences:
-            free = sentence.section in spec.sections
+            free = not sentence.aliases.isdisjoint(spec.sections)
             for d in durations(doc.text, sentence.start, sentence.end):
                 clause = sentence.clause_at(d.start)
                 before = doc.text[max(clause.start, d.start - spec.window) : d.start]

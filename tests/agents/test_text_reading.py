@@ -1,0 +1,50 @@
+"""Engine-level reading of hospital records: segmentation, record-type titles, report conventions, time."""
+
+from __future__ import annotations
+
+import pytest
+
+from agents.lexical.document import analyse
+from agents.lexical.lexicon import resolve
+from agents.lexical.mentions import find_mentions
+from agents.lexical.normalize import fold_for_matching
+
+
+def _mentions(ref: str, text: str) -> list[tuple[str, str, bool]]:
+    doc = analyse(fold_for_matching(text))
+    return [(text[m.start : m.end], m.polarity, m.in_context) for m in find_mentions(resolve(ref), doc)]
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("术后恢复好.出院带药", ["术后恢复好.", "出院带药"]),
+        ("术后恢复好．出院带药", ["术后恢复好．", "出院带药"]),
+        ("肌酐3.5mg/dl，LVEF 0.55。", ["肌酐3.5mg/dl，LVEF 0.55。"]),
+        ("2.主诉", ["2.主诉"]),
+    ],
+)
+def test_full_stop_between_chinese_characters_ends_a_sentence(text: str, sentences: list[str]) -> None:
+    assert [s.text for s in analyse(text).sentences] == sentences
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "诊疗经过：予PCI术。出院记录：神志清，一般情况可，继续口服阿托伐他汀20mg qn。",
+        "诊疗经过：予PCI术。\n出院小结\n神志清，继续口服阿托伐他汀20mg qn。",
+    ],
+)
+def test_a_record_title_opens_a_section_inline_or_on_its_own_line(text: str) -> None:
+    """The discharge record is read at discharge wherever it sits: a statin there is a discharge drug."""
+    assert _mentions("stemi#statin_discharge", text) == [("阿托伐他汀", "affirmed", True)]
+
+
+def test_a_heading_inside_the_record_refines_it() -> None:
+    text = "出院记录：入院情况：入院前口服阿托伐他汀。出院医嘱：阿司匹林100mg qd。"
+    assert _mentions("stemi#statin_discharge", text) == [("阿托伐他汀", "affirmed", False)]
+
+
+def test_history_title_text_is_not_the_discharge_record() -> None:
+    text = "入院记录\n既往史：长期口服阿托伐他汀。"
+    assert _mentions("stemi#statin_discharge", text) == []
