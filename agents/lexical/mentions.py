@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from agents.lexical.cues import (
@@ -261,18 +261,44 @@ def later_stop(mention: Mention, limit: int, cues: CueSet) -> tuple[int, int] | 
     return None
 
 
-_CUE_SETS: dict[int, tuple[LexiconEntry, CueSet]] = {}
+_CUE_SETS: dict[int, tuple[LexiconEntry, CueSet, CueSet]] = {}
 
 
-def cue_set(entry: LexiconEntry) -> CueSet:
-    """The default cues with the entry's overrides (cached per entry object)."""
+def cue_set(entry: LexiconEntry, *, report: bool = False) -> CueSet:
+    """The default cues with the entry's overrides (cached per entry object); with ``report``, the cues
+    of a pathology or imaging report, where the report cues (考虑, 倾向) state the finding."""
     cached = _CUE_SETS.get(id(entry))
     if cached is None or cached[0] is not entry:
-        cached = _CUE_SETS[id(entry)] = (
-            entry,
-            CueSet.build(text_rules().cues, entry.negation, entry.uncertainty),
+        rules = text_rules()
+        plain = CueSet.build(rules.cues, entry.negation, entry.uncertainty)
+        stating = frozenset(rules.report_cues)
+        in_report = replace(
+            plain,
+            uncertainty_pre=tuple(c for c in plain.uncertainty_pre if c not in stating),
+            uncertainty_post=tuple(c for c in plain.uncertainty_post if c not in stating),
         )
-    return cached[1]
+        cached = _CUE_SETS[id(entry)] = (entry, plain, in_report)
+    return cached[2] if report else cached[1]
+
+
+@lru_cache(maxsize=4)
+def _report_marker(markers: tuple[str, ...]) -> re.Pattern[str] | None:
+    return re.compile("|".join(f"(?:{m})" for m in markers), re.IGNORECASE) if markers else None
+
+
+def report_start(sentence: Sentence) -> int | None:
+    """Where the report conventions start in ``sentence``: its start in a report record (病理报告), else
+    the end of the first report statement opener in it (病理示, CT提示：, 活检病理：), else None.
+
+    >>> from agents.lexical.document import analyse
+    >>> [report_start(s) for s in analyse("胸痛考虑心绞痛。胃镜活检病理示：考虑腺癌。").sentences]
+    [None, 16]
+    """
+    if sentence.report:
+        return sentence.start
+    pattern = _report_marker(tuple(text_rules().report_markers))
+    m = pattern.search(sentence.text) if pattern is not None else None
+    return sentence.start + m.end() if m is not None else None
 
 
 def find_mentions(
@@ -294,7 +320,7 @@ def find_mentions(
     spans = tuple((m.start(), m.end()) for m in matches)
     ends = [e for _, e in spans]
     heads = {e: s for s, e in reversed(spans)}
-    per_sentence: dict[int, tuple[bool, bool, tuple[tuple[int, int], ...]]] = {}
+    per_sentence: dict[int, tuple[bool, bool, tuple[tuple[int, int], ...], int | None]] = {}
     for m in matches:
         sentence = doc.sentence_at(m.start())
         if entry.sections and sentence.aliases.isdisjoint(entry.sections):
@@ -307,7 +333,7 @@ def find_mentions(
         tests = per_sentence.get(sentence.index)
         if tests is None:
             tests = per_sentence[sentence.index] = _sentence_tests(entry, sentence, cues, spans, ends)
-        passes, in_sentence_context, local = tests
+        passes, in_sentence_context, local, report_from = tests
         if not passes:
             continue
         in_context = not (entry.context or entry.context_sections) or (
@@ -317,7 +343,9 @@ def find_mentions(
             continue
         authored = _authored_pattern(all_terms, patterns, m.group()) if entry.inner_cues else None
         group = bracket_group(doc.text, m.start(), m.end(), local, heads=heads)
-        pol = mention_polarity(sentence, m.start(), m.end(), cues, authored, spans=local, group=group)
+        in_report = report_from is not None and m.start() >= report_from
+        reading = cue_set(entry, report=True) if in_report else cues
+        pol = mention_polarity(sentence, m.start(), m.end(), reading, authored, spans=local, group=group)
         out.append(Mention(m.start(), m.end(), sentence, pol, in_context))
     return out
 
@@ -328,9 +356,9 @@ def _sentence_tests(
     cues: CueSet,
     spans: tuple[tuple[int, int], ...],
     ends: list[int],
-) -> tuple[bool, bool, tuple[tuple[int, int], ...]]:
+) -> tuple[bool, bool, tuple[tuple[int, int], ...], int | None]:
     """Per sentence, once: whether its mentions pass ``exclude_sentence``/``require``, whether it holds a
-    ``context`` term, and the entry's matches that overlap it."""
+    ``context`` term, the entry's matches that overlap it, and where report conventions start in it."""
     passes = not (entry.exclude_sentence and contains_any(sentence.text, entry.exclude_sentence))
     if passes and entry.require:
         passes = (
@@ -343,4 +371,4 @@ def _sentence_tests(
     hi = lo
     while hi < len(spans) and spans[hi][0] < sentence.end:
         hi += 1
-    return passes, context, spans[lo:hi]
+    return passes, context, spans[lo:hi], report_start(sentence)

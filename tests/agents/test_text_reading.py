@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agents.lexical.document import analyse
-from agents.lexical.lexicon import resolve
+from agents.lexical.lexicon import LexiconEntry, resolve
 from agents.lexical.mentions import find_mentions
 from agents.lexical.normalize import fold_for_matching
 
@@ -48,3 +48,23 @@ def test_a_heading_inside_the_record_refines_it() -> None:
 def test_history_title_text_is_not_the_discharge_record() -> None:
     text = "入院记录\n既往史：长期口服阿托伐他汀。"
     assert _mentions("stemi#statin_discharge", text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "polarity"),
+    [
+        ("胃镜活检病理示：考虑腺癌。", "affirmed"),
+        ("术后病理：倾向腺癌。", "affirmed"),
+        ("病理报告\n镜下：考虑腺癌。", "affirmed"),
+        ("胸部CT提示：右肺占位，考虑腺癌。", "affirmed"),
+        ("右肺占位，考虑腺癌，建议穿刺活检。", "uncertain"),
+        ("倾向腺癌，待病理。", "uncertain"),
+        ("病理示：腺癌可能。", "uncertain"),
+        ("病理示：未见腺癌。", "negated"),
+    ],
+)
+def test_report_conventions(text: str, polarity: str) -> None:
+    """In a pathology or imaging report 考虑/倾向 state the finding; elsewhere they hedge; 可能 always hedges."""
+    entry = LexiconEntry(terms=["腺癌"])
+    doc = analyse(text)
+    assert [m.polarity for m in find_mentions(entry, doc)] == [polarity]
