@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode
 
 import orjson
 from fastapi import APIRouter, Request, Response
 
-from fhir_ops.errors import BadRequest, FhirError, PayloadTooLarge, UnsupportedMediaType
+from fhir_ops.errors import BadRequest, ClientClosedRequest, FhirError, PayloadTooLarge, UnsupportedMediaType
 from fhir_ops.operations.registry import Level, Operation, OperationRequest
 from fhir_ops.store.protocol import SearchResult, weak_etag
+from fhir_ops.validation import check_json
 
+T = TypeVar("T")
 FHIR_JSON = "application/fhir+json"
 _RESOURCE_SCHEMA = {"type": "object", "additionalProperties": True}
 _JSON_BODY = {
@@ -24,7 +28,7 @@ _JSON_BODY = {
     }
 }
 _OUTCOME = {"description": "OperationOutcome", "content": {FHIR_JSON: {"schema": _RESOURCE_SCHEMA}}}
-_ERROR_STATUSES = (400, 404, 405, 409, 410, 412, 413, 415, 422, 502)
+_ERROR_STATUSES = (400, 401, 403, 404, 405, 409, 410, 412, 413, 415, 422, 502, 503)
 _ERRORS: dict[int | str, dict[str, Any]] = dict.fromkeys(_ERROR_STATUSES, _OUTCOME)
 
 
@@ -51,9 +55,11 @@ async def read_json(request: Request) -> Any:
     if not body:
         raise BadRequest("The request body is empty")
     try:
-        return orjson.loads(body)
+        data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"The request body is not valid JSON: {exc}") from exc
+    check_json(data)
+    return data
 
 
 def _strict(request: Request) -> bool:
@@ -195,10 +201,33 @@ def build_router() -> APIRouter:
 
 async def _search(request: Request, resource_type: str, params: list[tuple[str, str]]) -> FhirResponse:
     services = request.app.state.services
-    result = await services.repo.search(resource_type, params, strict=_strict(request))
+    result = await until_disconnected(
+        request, services.repo.search(resource_type, params, strict=_strict(request))
+    )
     return fhir(
         searchset(result, base=services.settings.fhir_base, resource_type=resource_type, params=params)
     )
+
+
+async def until_disconnected(request: Request, work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work`` unless the client goes away first: then it is cancelled (a PostgreSQL query with it,
+    asyncpg sends the server a cancel request) and :class:`ClientClosedRequest` is raised."""
+    task = asyncio.ensure_future(work)
+
+    async def disconnected() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    watcher = asyncio.ensure_future(disconnected())
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+        if not task.done():
+            task.cancel()
+    if task.cancelled():
+        raise ClientClosedRequest("The client closed the connection; the search was cancelled")
+    return task.result()
 
 
 def request_operations() -> list[Operation]:
@@ -226,6 +255,18 @@ def _add_operation_route(
     router: APIRouter, operation: Operation, level: Level, resource_type: str | None, path: str, method: str
 ) -> None:
     body_schema = {FHIR_JSON: {"schema": _RESOURCE_SCHEMA}, "application/json": {"schema": _RESOURCE_SCHEMA}}
+    extra: dict[str, Any] = {}
+    if method == "POST":
+        extra["requestBody"] = {"required": False, "content": body_schema}
+    if level == "instance":  # read from the path by the endpoint; declared for clients and fuzzers
+        extra["parameters"] = [
+            {
+                "name": "resource_id",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "pattern": "^[A-Za-z0-9\\-.]{1,64}$"},
+            }
+        ]
     router.add_api_route(
         path,
         _operation_endpoint(operation, level, resource_type),
@@ -233,9 +274,7 @@ def _add_operation_route(
         operation_id=f"{operation.id}_{level}_{resource_type or 'system'}_{method.lower()}",
         summary=f"${operation.code} ({level}{' ' + resource_type if resource_type else ''})",
         description=operation.description,
-        openapi_extra={"requestBody": {"required": False, "content": body_schema}}
-        if method == "POST"
-        else None,
+        openapi_extra=extra or None,
         response_class=FhirResponse,
     )
 

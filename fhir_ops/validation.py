@@ -14,6 +14,31 @@ from fhir_ops.search.parameters import supported_types
 
 _ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
+#: Nesting of JSON objects and arrays a request body may have (README "Reliability"): FHIR resources
+#: stay far below it; ~450 levels of nested extensions overflowed the validator's recursion.
+MAX_JSON_DEPTH = 100
+
+
+def check_json(data: Any, *, max_depth: int = MAX_JSON_DEPTH) -> None:
+    """400 for a body nested deeper than ``max_depth`` or holding a NUL character in a key or string
+    (PostgreSQL text cannot store NUL). Iterative, so hostile depth cannot exhaust the stack."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                raise BadRequest("Strings cannot contain the NUL character (U+0000)")
+            continue
+        if not isinstance(node, dict | list):
+            continue
+        if depth > max_depth:
+            raise BadRequest(f"The body is nested deeper than {max_depth} levels")
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in items:
+            if isinstance(key, str) and "\x00" in key:
+                raise BadRequest("Element names cannot contain the NUL character (U+0000)")
+            stack.append((value, depth + 1))
+
 
 @lru_cache(maxsize=256)
 def model_class(resource_type: str) -> type[BaseModel]:

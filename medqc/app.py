@@ -8,17 +8,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cds_services.cors import add_cds_cors
 from cds_services.router import router as cds_router
 from fhir_ops.errors import BadRequest, FhirError, MethodNotAllowed, NotFound, operation_outcome
 from fhir_ops.http import build_router, error_response, fhir
+from medqc.auth import AuthMiddleware, authenticator_from_settings
 from medqc.observability import (
     BodySizeLimitMiddleware,
     ErrorBoundaryMiddleware,
-    FhirTokenMiddleware,
     RequestContextMiddleware,
     configure_logging,
 )
@@ -55,8 +54,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    if settings.fhir_access_token:
-        app.add_middleware(FhirTokenMiddleware, token=settings.fhir_access_token)
+    authenticator = authenticator_from_settings(settings)
+    if authenticator is not None:
+        app.add_middleware(AuthMiddleware, authenticator=authenticator)
     app.add_middleware(ErrorBoundaryMiddleware)
     app.add_middleware(RequestContextMiddleware)
     add_cds_cors(app, settings)
@@ -80,8 +80,7 @@ def _add_ops_routes(app: FastAPI) -> None:
         services: Services | None = getattr(request.app.state, "services", None)
         try:
             assert services is not None
-            async with services.db.session() as session:
-                await session.execute(text("SELECT 1"))
+            await services.db.probe()
         except Exception:
             return Response('{"status":"unavailable"}', status_code=503, media_type="application/json")
         return Response('{"status":"ready"}', media_type="application/json")

@@ -150,28 +150,6 @@ class BodySizeLimitMiddleware:
             await _too_large(send, self.max_bytes)
 
 
-class FhirTokenMiddleware:
-    """When a token is configured, ``/fhir`` answers 401 unless ``Authorization: Bearer <token>`` matches."""
-
-    def __init__(self, app: ASGIApp, token: str) -> None:
-        self.app = app
-        self.expected = f"Bearer {token}".encode()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and str(scope.get("path", "")).startswith("/fhir"):
-            auth = dict(scope.get("headers", [])).get(b"authorization", b"")
-            if not secrets.compare_digest(auth, self.expected):
-                await _outcome(
-                    send,
-                    401,
-                    "security",
-                    "A valid bearer token is required",
-                    [(b"www-authenticate", b"Bearer")],
-                )
-                return
-        await self.app(scope, receive, send)
-
-
 class ErrorBoundaryMiddleware:
     """The last word on exceptions no handler took: a database that is down or timed out is a 503, anything
     else a 500 — both as an OperationOutcome, logged by class only (driver messages quote the data), and
@@ -206,9 +184,9 @@ class ErrorBoundaryMiddleware:
                 return
             if mapped is not None:
                 headers = [(k.lower().encode(), v.encode()) for k, v in mapped.headers.items()]
-                await _outcome(tracking_send, mapped.status, mapped.code, mapped.diagnostics, headers)
+                await send_outcome(tracking_send, mapped.status, mapped.code, mapped.diagnostics, headers)
             else:
-                await _outcome(tracking_send, 500, "exception", "Internal error", severity="fatal")
+                await send_outcome(tracking_send, 500, "exception", "Internal error", severity="fatal")
 
 
 def _where(exc: BaseException) -> str:
@@ -224,10 +202,10 @@ class _BodyTooLarge(Exception):
 
 
 async def _too_large(send: Send, limit: int) -> None:
-    await _outcome(send, 413, "too-costly", f"Request body exceeds {limit} bytes")
+    await send_outcome(send, 413, "too-costly", f"Request body exceeds {limit} bytes")
 
 
-async def _outcome(
+async def send_outcome(
     send: Send,
     status: int,
     code: str,

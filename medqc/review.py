@@ -20,7 +20,11 @@ SD = "http://medqc.org/fhir/StructureDefinition/"
 router = APIRouter(
     prefix="/review",
     tags=["review"],
-    responses={400: {"description": "Invalid encounter id (OperationOutcome)"}},
+    responses={
+        400: {"description": "Invalid encounter id (OperationOutcome)"},
+        401: {"description": "No valid credentials (OperationOutcome)"},
+        404: {"description": "No such encounter (OperationOutcome)"},
+    },
 )
 
 
@@ -90,6 +94,8 @@ async def review_encounter(request: Request, encounter_id: str) -> HTMLResponse:
     found = await repo.search(
         "MeasureReport", [("evaluated-resource", f"Encounter/{encounter_id}"), ("_count", "200")]
     )
+    if not found.matches:
+        await repo.read("Encounter", encounter_id)  # 404 (or 410) when there is no such encounter
     reports = []
     patient = None
     for report in found.matches:

@@ -21,6 +21,13 @@ class Settings(BaseSettings):
     fhir_access_token: str | None = Field(
         default=None, description="When set, /fhir requires 'Authorization: Bearer <this token>'"
     )
+    # Authentication of /fhir and /review (README "Reliability"): a JWKS means OAuth2/OIDC bearer JWTs
+    auth_jwks_url: str | None = Field(default=None, description="the identity provider's JWKS")
+    auth_issuer: str | None = Field(default=None, description="the required iss of access tokens")
+    auth_audience: str | None = Field(default=None, description="the required aud of access tokens")
+    db_statement_timeout_s: float = Field(default=30.0, description="PostgreSQL statement_timeout")
+    upstream_deadline_s: float = Field(default=20.0, description="one upstream read/search, all pages")
+    upstream_max_pages: int = Field(default=50, description="next links one upstream search follows")
     log_level: str = "INFO"
     max_body_bytes: int = Field(default=50 * 1024 * 1024, description="413 above this request size")
     note_max_bytes: int = Field(

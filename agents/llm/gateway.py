@@ -76,6 +76,8 @@ class LLMGateway:
         self._model = model
         self.api_key = api_key
         self.timeout = httpx.Timeout(timeout_s, connect=min(5.0, timeout_s))
+        #: the whole call (retries and the streamed body included) never outlasts the configured timeout
+        self.deadline_s = timeout_s
         self.max_concurrency = max(1, max_concurrency)
         self.max_retries = max(0, max_retries)
         self.backoff_initial_s = backoff_initial_s
@@ -216,7 +218,11 @@ class LLMGateway:
             return _answer_from_cache(hit, request)
         started = time.perf_counter()
         try:
-            payload, attempts = await self._post(self._body(request))
+            try:
+                async with asyncio.timeout(self.deadline_s):  # every attempt and body byte: a trickle is cut
+                    payload, attempts = await self._post(self._body(request))
+            except TimeoutError as exc:
+                raise LLMUnavailableError(f"no complete answer within {self.deadline_s}s") from exc
             answer = _answer(payload, request, self._model, time.perf_counter() - started, attempts)
         except (LLMUnavailableError, LLMBadResponseError) as exc:
             metrics.REQUESTS.labels(self._model, exc.reason).inc()

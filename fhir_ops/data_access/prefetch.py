@@ -72,12 +72,16 @@ class FhirServerClient:
         http: httpx.AsyncClient,
         timeout_s: float = 3.0,
         max_pages: int = 20,
+        deadline_s: float = 10.0,
     ) -> None:
+        """``timeout_s`` bounds one GET with its whole body (a server trickling bytes is cut off),
+        ``deadline_s`` one read or search with all its pages, ``max_pages`` the pages a search follows."""
         self.base_url = base_url.rstrip("/")
         self._token = access_token
         self._http = http
         self._timeout_s = timeout_s
         self._max_pages = max_pages
+        self._deadline_s = deadline_s
 
     def __repr__(self) -> str:
         return f"FhirServerClient({self.base_url!r})"
@@ -85,13 +89,25 @@ class FhirServerClient:
     async def fetch(self, relative: str) -> Resource | None:
         """GET ``relative`` (a read or a search); searches follow ``next`` links unless they ask for one page
         (``_count``, e.g. the 5 latest encounters). None: no such resource."""
-        resource = await self._get(f"{self.base_url}/{relative.lstrip('/')}")
-        if resource is None or resource.get("resourceType") != "Bundle" or asks_for_one_page(relative):
-            return resource
-        return await self.complete(resource)
+        try:
+            async with asyncio.timeout(self._deadline_s):
+                resource = await self._get(f"{self.base_url}/{relative.lstrip('/')}")
+                one_page = asks_for_one_page(relative)
+                if resource is None or resource.get("resourceType") != "Bundle" or one_page:
+                    return resource
+                return await self._complete(resource)
+        except TimeoutError as exc:
+            raise PreconditionFailed(f"fhirServer did not answer within {self._deadline_s}s") from exc
 
     async def complete(self, bundle: Resource) -> Resource:
-        """The bundle with the entries of every following page."""
+        """The bundle with the entries of every following page (within the deadline)."""
+        try:
+            async with asyncio.timeout(self._deadline_s):
+                return await self._complete(bundle)
+        except TimeoutError as exc:
+            raise PreconditionFailed(f"fhirServer did not page within {self._deadline_s}s") from exc
+
+    async def _complete(self, bundle: Resource) -> Resource:
         entries = list(bundle.get("entry") or [])
         page, pages = bundle, 1
         while (next_url := _next_link(page)) is not None:
@@ -115,8 +131,9 @@ class FhirServerClient:
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         try:
-            response = await self._http.get(url, headers=headers, timeout=self._timeout_s)
-        except httpx.HTTPError as exc:
+            async with asyncio.timeout(self._timeout_s):  # the whole exchange, body included
+                response = await self._http.get(url, headers=headers, timeout=self._timeout_s)
+        except (httpx.HTTPError, TimeoutError) as exc:
             raise PreconditionFailed(f"fhirServer unreachable: {type(exc).__name__}") from exc
         if response.status_code in (404, 410):
             return None

@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from fhir_ops.validation import validate_resource
+
 Resource = dict[str, Any]
 
 #: Resource types a record gathers, keyed by the attribute that holds them.
@@ -120,12 +122,19 @@ def _strip_tags(xhtml: str) -> str:
     return re.sub(r"<[^>]+>", "", xhtml)
 
 
+def _checked(resource: Resource) -> Resource:
+    """The resource if it is valid R4; otherwise a 422 naming the element (e.g. a Condition.code that is
+    a string, an attachment.data that is a number): the agents read these elements as their R4 types."""
+    return validate_resource(resource)
+
+
 def record_from_resources(resources: list[Resource], encounter_id: str | None = None) -> EncounterRecord:
     """Assemble the record of one encounter from a flat list of resources (a Bundle's, a prefetch's).
 
     With ``encounter_id`` None the only Encounter is used; resources that name another encounter are
     left out, resources that name none are kept (a lone bundle is usually one stay).
     """
+    resources = [r for r in resources if isinstance(r, dict)]
     encounters = [r for r in resources if r.get("resourceType") == "Encounter"]
     encounter: Resource | None = None
     if encounter_id is not None:
@@ -133,7 +142,9 @@ def record_from_resources(resources: list[Resource], encounter_id: str | None = 
     elif len(encounters) == 1:
         encounter = encounters[0]
     patient = next((r for r in resources if r.get("resourceType") == "Patient"), None)
-    record = EncounterRecord(patient=patient, encounter=encounter)
+    record = EncounterRecord(
+        patient=_checked(patient) if patient else None, encounter=_checked(encounter) if encounter else None
+    )
     enc_ref = f"Encounter/{encounter.get('id')}" if encounter else None
     by_type = {v: k for k, v in CLINICAL_TYPES.items()}
     for res in resources:
@@ -147,6 +158,6 @@ def record_from_resources(resources: list[Resource], encounter_id: str | None = 
                 ctx = ctx[0] if ctx else None
             if isinstance(ctx, dict) and ctx.get("reference") and not str(ctx["reference"]).endswith(enc_ref):
                 continue
-        getattr(record, attr).append(res)
+        getattr(record, attr).append(_checked(res))
     record.notes = notes_of(record.document_references, record.compositions)
     return record

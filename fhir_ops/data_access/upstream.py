@@ -48,7 +48,12 @@ class UpstreamSource(SearchingSource):
         timeout_s: float = 10.0,
         attempts: int = 4,
         page_size: int = 200,
+        deadline_s: float = 20.0,
+        max_pages: int = 50,
     ) -> None:
+        """``timeout_s`` bounds one HTTP exchange, ``deadline_s`` a whole read or search (every retry and
+        page, bodies included: a server trickling bytes cannot hold a call longer), ``max_pages`` the
+        ``next`` links one search follows."""
         self.base_url = base_url.rstrip("/")
         self.client = AsyncFHIRClient(
             self.base_url,
@@ -61,6 +66,8 @@ class UpstreamSource(SearchingSource):
         self.timeout_s = timeout_s
         self.attempts = attempts
         self.page_size = page_size
+        self.deadline_s = deadline_s
+        self.max_pages = max_pages
 
     async def _retry(self, make: Any) -> Any:
         async for attempt in AsyncRetrying(
@@ -75,7 +82,10 @@ class UpstreamSource(SearchingSource):
 
     async def read(self, resource_type: str, resource_id: str) -> Resource:
         try:
-            res = await self._retry(lambda: self.client.reference(resource_type, resource_id).to_resource())
+            async with asyncio.timeout(self.deadline_s):
+                res = await self._retry(
+                    lambda: self.client.reference(resource_type, resource_id).to_resource()
+                )
         except ResourceNotFound as exc:
             raise NotFound(f"{resource_type}/{resource_id} is not known to {self.base_url}") from exc
         except _FAILURES as exc:
@@ -83,9 +93,43 @@ class UpstreamSource(SearchingSource):
         return dict(res.serialize())
 
     async def search_all(self, resource_type: str, params: list[tuple[str, str]]) -> list[Resource]:
-        search = self.client.resources(resource_type).search(**dict(params)).limit(self.page_size)
+        """Every match of a search, following ``next`` links up to ``max_pages`` pages (then 502)."""
+        query: dict[str, Any] = {}
+        for key, value in [*params, ("_count", str(self.page_size))]:
+            query.setdefault(key, []).append(value)
+        found: list[Resource] = []
         try:
-            found = await self._retry(search.fetch_all)
+            async with asyncio.timeout(self.deadline_s):
+                page = await self._retry(lambda: self.client.execute(resource_type, "get", params=query))
+                for pages in range(1, self.max_pages + 1):
+                    found += _matches(page)
+                    next_url = _next_link(page)
+                    if next_url is None:
+                        return found
+                    if pages == self.max_pages:
+                        break
+                    page = await self._retry(lambda url=next_url: self.client.execute(url, "get"))
         except _FAILURES as exc:
             raise UpstreamUnavailable(f"FHIR server {self.base_url} failed: {type(exc).__name__}") from exc
-        return [dict(r.serialize()) for r in found]
+        raise UpstreamUnavailable(
+            f"A {resource_type} search at {self.base_url} has more than {self.max_pages} pages"
+        )
+
+
+def _matches(bundle: Any) -> list[Resource]:
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        raise UpstreamUnavailable("The FHIR server answered a search with something that is not a Bundle")
+    out: list[Resource] = []
+    for entry in bundle.get("entry") or []:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        mode = ((entry.get("search") or {}) if isinstance(entry, dict) else {}).get("mode", "match")
+        if isinstance(resource, dict) and mode == "match":
+            out.append(resource)
+    return out
+
+
+def _next_link(bundle: Resource) -> str | None:
+    for link in bundle.get("link") or []:
+        if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
+            return str(link["url"])
+    return None

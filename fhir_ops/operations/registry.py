@@ -178,13 +178,27 @@ def _value_of(param: OperationParam, item: dict[str, Any], index: int) -> Any:
         element = _VALUE_ELEMENTS.get(type_)
         if element and element in item:
             value = item[element]
-            if type_ == "boolean" and not isinstance(value, bool):
-                break
-            if type_ == "Reference" and not isinstance(value, dict):
+            if not _has_json_type(type_, value):
                 break
             return value
     allowed = ", ".join(_VALUE_ELEMENTS[t] for t in (param.type, *param.also) if t in _VALUE_ELEMENTS)
     raise BadRequest(f"Parameter '{param.name}' needs {allowed}", expression=where)
+
+
+def _has_json_type(fhir_type: str, value: Any) -> bool:
+    """Whether a ``value[x]`` has the JSON shape of its FHIR type (a date is a string, a Period an object)."""
+    if fhir_type == "boolean":
+        return isinstance(value, bool)
+    if fhir_type == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if fhir_type in _OBJECT_STRINGS:
+        keys = _OBJECT_STRINGS[fhir_type]
+        return isinstance(value, dict) and all(isinstance(value.get(k), str | None) for k in keys)
+    return isinstance(value, str)
+
+
+#: The string members of the complex types operations take.
+_OBJECT_STRINGS = {"Reference": ("reference", "display", "type"), "Period": ("start", "end")}
 
 
 class OperationRegistry:

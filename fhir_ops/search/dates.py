@@ -7,6 +7,7 @@ Searching compares ranges, so every value becomes ``(low, high)`` with ``high`` 
 from __future__ import annotations
 
 import re
+from calendar import monthrange
 from datetime import UTC, datetime, timedelta, timezone
 
 #: Stand-ins for an open end of a Period (kept finite so every database orders them).
@@ -31,18 +32,19 @@ def parse_range(value: str) -> tuple[float, float]:
     if not m:
         raise ValueError(f"not a FHIR date/dateTime: {value!r}")
     year = int(m["y"])
+    if year == 0:
+        raise ValueError(f"year 0 does not exist: {value!r}")
     if m["m"] is None:
         lo = datetime(year, 1, 1, tzinfo=UTC)
-        return lo.timestamp(), datetime(year + 1, 1, 1, tzinfo=UTC).timestamp()
+        return lo.timestamp(), _month_end(year, 12)
     month = int(m["m"])
     if m["d"] is None:
         lo = datetime(year, month, 1, tzinfo=UTC)
-        hi = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
-        return lo.timestamp(), hi.timestamp()
+        return lo.timestamp(), _month_end(year, month)
     day = int(m["d"])
     if m["H"] is None:
         lo = datetime(year, month, day, tzinfo=UTC)
-        return lo.timestamp(), (lo + timedelta(days=1)).timestamp()
+        return lo.timestamp(), lo.timestamp() + 86400.0
     tz = UTC
     if m["tz"] and m["tz"] != "Z":
         sign = 1 if m["tz"][0] == "+" else -1
@@ -54,6 +56,16 @@ def parse_range(value: str) -> tuple[float, float]:
     step = 60.0 if m["S"] is None else 1.0
     start = lo.timestamp() + frac
     return start, (lo.timestamp() + step if not m["f"] else start + 0.001)
+
+
+def _month_end(year: int, month: int) -> float:
+    """Epoch seconds where ``month`` of ``year`` ends (by arithmetic: 9999-12 ends in year 10000, which
+    ``datetime`` cannot represent).
+
+    >>> _month_end(9999, 12) - _month_end(9999, 11) == 31 * 86400
+    True
+    """
+    return datetime(year, month, 1, tzinfo=UTC).timestamp() + monthrange(year, month)[1] * 86400.0
 
 
 def period_range(period: dict[str, str]) -> tuple[float, float]:

@@ -15,6 +15,16 @@ from fhir_ops.search.parameters import RESULT_PARAMETERS, SearchParam, params_fo
 from fhir_ops.store.tables import ResourceRow, SearchIndexRow
 
 DATE_PREFIXES = ("eq", "ne", "lt", "le", "gt", "ge", "sa", "eb")
+
+#: Limits of one search (README "Reliability"): a request beyond them is a 400, never a runaway query.
+MAX_OR_VALUES = 1000
+"""Comma-separated values of one parameter (``code=a,b,c``) and ``_id`` values."""
+MAX_PARAMETERS = 100
+"""Search parameters in one request (filters and result parameters together)."""
+MAX_SORT_KEYS = 8
+"""Keys of ``_sort``."""
+MAX_OFFSET = 2**31 - 1
+"""``_offset``: deeper pages are refused (both databases take 32-bit offsets cheaply)."""
 _MODIFIERS: dict[str, frozenset[str]] = {
     "token": frozenset({"", "not"}),
     "reference": frozenset({""}),
@@ -118,8 +128,8 @@ def _common_filter(name: str, raw: str) -> ColumnElement[bool]:
     for value in raw.split(","):
         prefix = value[:2] if value[:2] in DATE_PREFIXES else ""
         vlo, vhi = parse_range(value[len(prefix) :]) if value else (0.0, 0.0)
-        lo = datetime.fromtimestamp(vlo, UTC)
-        hi = datetime.fromtimestamp(vhi, UTC)
+        lo = _instant(vlo)
+        hi = _instant(vhi)
         col = ResourceRow.last_updated
         conditions.append(
             {
@@ -137,7 +147,17 @@ def _common_filter(name: str, raw: str) -> ColumnElement[bool]:
     return or_(*conditions) if conditions else false()
 
 
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+def _instant(epoch: float) -> datetime:
+    """An epoch as a datetime; the end of year 9999 (epoch of year 10000) becomes ``datetime.max``."""
+    return _LATEST if epoch >= _LATEST.timestamp() else datetime.fromtimestamp(epoch, UTC)
+
+
 def _int_param(name: str, raw: str, *, minimum: int) -> int:
+    if len(raw) > 19:  # beyond any 64-bit integer (and Python's digit limit)
+        raise BadRequest(f"{name} is out of range", expression=[name])
     try:
         value = int(raw)
     except ValueError as exc:
@@ -158,8 +178,16 @@ def plan_search(
     """Parse raw query pairs into a :class:`SearchPlan`; unknown parameters are errors if ``strict``."""
     plan = SearchPlan(resource_type=resource_type, count=default_count)
     known = params_for(resource_type)
+    if len(params) > MAX_PARAMETERS:
+        raise BadRequest(f"A search takes at most {MAX_PARAMETERS} parameters, not {len(params)}")
     for key, raw in params:
+        if "\x00" in key or "\x00" in raw:
+            raise BadRequest("Search parameters cannot contain the NUL character", expression=[key[:64]])
         name, _, modifier = key.partition(":")
+        if name != "_sort" and raw.count(",") >= MAX_OR_VALUES:
+            raise BadRequest(
+                f"Search parameter '{key[:64]}' lists more than {MAX_OR_VALUES} values", expression=[key[:64]]
+            )
         if name in RESULT_PARAMETERS:
             _apply_result_param(plan, name, modifier, raw, known, max_count)
             continue
@@ -189,8 +217,13 @@ def _apply_result_param(
         plan.count = min(_int_param("_count", raw, minimum=0), max_count)
     elif name == "_offset":
         plan.offset = _int_param("_offset", raw, minimum=0)
+        if plan.offset > MAX_OFFSET:
+            raise BadRequest(f"_offset must be ≤ {MAX_OFFSET}", expression=["_offset"])
     elif name == "_sort":
-        for item in raw.split(","):
+        items = raw.split(",")
+        if len(plan.sort) + len(items) > MAX_SORT_KEYS:
+            raise BadRequest(f"_sort takes at most {MAX_SORT_KEYS} keys", expression=["_sort"])
+        for item in items:
             desc = item.startswith("-")
             key = item.lstrip("-")
             if key not in {"_id", "_lastUpdated"} and (key not in known or known[key].type != "date"):
