@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := measures/cql/node_modules/.installed
 
-.PHONY: install demo test test-fast serve bench lint llm-local llm-stop clean
+.PHONY: install demo test test-fast serve bench lint llm-local llm-stop clean soak fuzz
 
 install: $(STAMP) $(NODE_STAMP)
 
@@ -35,6 +35,12 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy medqc fhir_ops cds_services measures agents knowledge_base conformance
+
+soak: install
+	MEDQC_SOAK=1 $(BIN)/pytest -q -p no:cacheprovider tests/reliability
+
+fuzz: install
+	MEDQC_FUZZ_EXAMPLES=200 $(BIN)/pytest -q -p no:cacheprovider tests/conformance/test_openapi_fuzz.py
 
 bench: install
 	$(BIN)/python -m bench
