@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from fhir_ops.errors import BadRequest, BusinessRuleViolation, NotFound
+from fhir_ops.errors import BadRequest, BusinessRuleViolation, NotFound, ServiceUnavailable
 from fhir_ops.store.protocol import ResourceRepository
-from measures.engine import CqlCalculationError, calculate_measure
+from measures.engine import (
+    CqlBusyError,
+    CqlCalculationError,
+    CqlEngine,
+    CqlTimeoutError,
+    PatientResult,
+    calculate_measure,
+)
 from measures.engine.calculate import Engine
 from measures.library_resolver import split_canonical
-from measures.measure_bundle import build_measure_bundle
-from measures.patient_data import patient_bundles, subject_patient_ids
-from measures.period import parse_period
+from measures.measure_bundle import MeasureBundle, build_measure_bundle
+from measures.patient_data import CHUNK, stream_bundles, subject_patient_ids
+from measures.period import Period, parse_period
 from measures.report import ReportType, build_measure_report
 
 REPORT_TYPES: dict[str, ReportType] = {
@@ -61,7 +68,9 @@ async def evaluate_measure(
     period_end: str | None,
     report_type: str | None,
     subject: str | None,
+    cql: CqlEngine,
     engine: Engine = "prepared",
+    chunk: int = CHUNK,
 ) -> dict[str, Any]:
     """Evaluate a Measure (by ``measure_id``, or by canonical ``measure_url`` = ``url[|version]``).
 
@@ -71,35 +80,71 @@ async def evaluate_measure(
       ``subject`` is a Patient, else ``population``.
     - ``subject``: ``Patient/<id>`` or ``Group/<id>`` (its Patient members); none = every Patient.
 
-    All subjects go to the CQL worker in one call. ``engine`` picks the worker's calculation path
-    (see :func:`measures.engine.calculate_measure`; ``fqm`` is the stock reference path).
-    Returns the MeasureReport (validated with R4B).
-    Raises :class:`fhir_ops.errors.BadRequest` / ``NotFound`` for bad input and
-    ``BusinessRuleViolation`` when the Measure's logic cannot be loaded or evaluated.
+    Subjects go to the CQL engine ``chunk`` patients per call (memory bounded by the chunk).
+    ``engine`` picks the worker's calculation path (see :func:`measures.engine.calculate_measure`;
+    ``fqm`` is the stock reference path). Returns the MeasureReport (validated with R4B).
+    Raises :class:`fhir_ops.errors.BadRequest` / ``NotFound`` for bad input,
+    ``BusinessRuleViolation`` when the Measure's logic cannot be loaded or evaluated, and
+    ``ServiceUnavailable`` (503) when the evaluation runs past ``MEDQC_CQL_TIMEOUT_S``.
     """
     if subject is not None and not subject.strip():
         subject = None
     fhir_type = resolve_report_type(report_type, subject)
     measure = await load_measure(repo, measure_id=measure_id, measure_url=measure_url)
     period = parse_period(period_start, period_end, default=measure.get("effectivePeriod"))
-    prepared = await build_measure_bundle(repo, measure)
+    prepared = await build_measure_bundle(repo, measure, engine=cql)
     patient_ids = await subject_patient_ids(repo, subject)
-    bundles = await patient_bundles(repo, patient_ids, prepared.data_types)
-    try:
-        results = await calculate_measure(
-            prepared.bundle,
-            bundles,
-            period_start=period.fqm_start(),
-            period_end=period.fqm_end(),
-            include_evaluated=fhir_type == "individual",
-            measure_key=prepared.key,
-            engine=engine,
-        )
-    except CqlCalculationError as exc:
-        raise BusinessRuleViolation(f"Measure/{measure.get('id')}: {exc.describe()}") from exc
+    results = await run_measure(
+        repo,
+        prepared,
+        patient_ids,
+        period=period,
+        include_evaluated=fhir_type == "individual",
+        cql=cql,
+        engine=engine,
+        chunk=chunk,
+    )
     report_subject = subject if fhir_type == "individual" else None
     if report_subject and "/" not in report_subject:
         report_subject = f"Patient/{report_subject}"
     return build_measure_report(
-        measure, results, period=period, report_type=fhir_type, subject=report_subject
+        measure,
+        results,
+        period=period,
+        report_type=fhir_type,
+        subject=report_subject,
+        warnings=prepared.warnings,
     )
+
+
+async def run_measure(
+    repo: ResourceRepository,
+    prepared: MeasureBundle,
+    patient_ids: list[str],
+    *,
+    period: Period,
+    include_evaluated: bool,
+    cql: CqlEngine,
+    engine: Engine = "prepared",
+    chunk: int = CHUNK,
+) -> list[PatientResult]:
+    """The engine's results for ``patient_ids``, gathered and evaluated ``chunk`` patients at a time."""
+    results: list[PatientResult] = []
+    measure_id = prepared.measure.get("id")
+    async for bundles in stream_bundles(repo, patient_ids, prepared.data_types, chunk=chunk):
+        try:
+            results += await calculate_measure(
+                prepared.bundle,
+                bundles,
+                period_start=period.fqm_start(),
+                period_end=period.fqm_end(),
+                include_evaluated=include_evaluated,
+                measure_key=prepared.key,
+                engine=engine,
+                cql=cql,
+            )
+        except CqlCalculationError as exc:
+            raise BusinessRuleViolation(f"Measure/{measure_id}: {exc.describe()}") from exc
+        except (CqlTimeoutError, CqlBusyError) as exc:
+            raise ServiceUnavailable(f"Measure/{measure_id}: {exc.describe()}") from exc
+    return results

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 from typing import Any
 
@@ -11,6 +12,22 @@ from fhir_ops.errors import BusinessRuleViolation
 
 CQL = "text/cql"
 ELM_JSON = "application/elm+json"
+
+
+def raw_content(library: dict[str, Any], content_type: str) -> str | None:
+    """The base64 ``data`` of the first attachment of ``content_type`` (undecoded)."""
+    for attachment in library.get("content", []):
+        if attachment.get("contentType", "").split(";")[0].strip() == content_type and "data" in attachment:
+            return str(attachment["data"])
+    return None
+
+
+def content_digest(library: dict[str, Any]) -> str:
+    """SHA-256 over the Library's CQL and ELM attachments (what its logic is made of)."""
+    digest = hashlib.sha256()
+    for content_type in (CQL, ELM_JSON):
+        digest.update(b"\0" + (raw_content(library, content_type) or "").encode())
+    return digest.hexdigest()
 
 
 def content_of(library: dict[str, Any], content_type: str) -> str | None:

@@ -1,4 +1,11 @@
-"""Find a Measure's Libraries (and their includes) in the store and bring each to ELM."""
+"""Find a Measure's Libraries (and their includes) in the store and bring each to ELM.
+
+Includes are resolved by name AND version (``include FHIRHelpers version '4.4.000'`` needs that
+version). An ELM include ``path`` may be a bare name or a canonical URL
+(``http://ecqi.healthit.gov/ecqms/FHIRHelpers``): the URL is tried as the Library's ``url``, then
+its last segment as the Library's ``name``. A Library that ships ``application/elm+json`` is used
+as shipped; one with only ``text/cql`` is translated (with the CQL of the libraries it includes).
+"""
 
 from __future__ import annotations
 
@@ -10,15 +17,32 @@ from fhir_ops.errors import BusinessRuleViolation, NotFound
 from fhir_ops.store.protocol import ResourceRepository
 from measures.builtin import fhirhelpers_cql, library_resource
 from measures.elm_util import elm_includes
-from measures.engine import CqlTranslationError, translate_cql
-from measures.library_content import cql_of, elm_of, with_elm
+from measures.engine import CqlEngine, CqlTranslationError, translate_cql
+from measures.library_content import ELM_JSON, content_digest, cql_of, elm_of, raw_content, with_elm
 from measures.translation_outcome import translation_violation
+
+#: The FHIRHelpers version the CQL worker itself provides when the store has none.
+BUILTIN_FHIRHELPERS = "4.0.1"
+MAX_LIBRARIES = 200  # a bound on the include walk (real measures have ~10)
 
 
 @dataclass(frozen=True)
 class ResolvedLibrary:
     resource: dict[str, Any]  # the Library with application/elm+json content
     elm: dict[str, Any]
+    digest: str  # content hash of the stored Library's CQL and ELM
+
+
+def parsed_elm(library: dict[str, Any], engine: CqlEngine) -> dict[str, Any] | None:
+    """The Library's shipped ELM, parsed once per content (memoised on ``engine``)."""
+    if raw_content(library, ELM_JSON) is None:
+        return None
+    key = "elm:" + content_digest(library)
+    elm: dict[str, Any] | None = engine.memo.get(key)
+    if elm is None:
+        elm = elm_of(library)
+        engine.memo.put(key, elm)
+    return elm
 
 
 def split_canonical(canonical: str) -> tuple[str, str | None]:
@@ -29,6 +53,15 @@ def split_canonical(canonical: str) -> tuple[str, str | None]:
     """
     url, _, version = canonical.partition("|")
     return url, version or None
+
+
+def include_name(path: str) -> str:
+    """The library name of an include path (a name, or a canonical URL ending in the name).
+
+    >>> include_name("http://ecqi.healthit.gov/ecqms/FHIRHelpers"), include_name("QICoreCommon")
+    ('FHIRHelpers', 'QICoreCommon')
+    """
+    return path.rstrip("/").rsplit("/", 1)[-1]
 
 
 async def _search_one(repo: ResourceRepository, params: list[tuple[str, str]]) -> dict[str, Any] | None:
@@ -47,16 +80,23 @@ async def _by_canonical(repo: ResourceRepository, canonical: str) -> dict[str, A
     return found
 
 
-async def _find_by_name(repo: ResourceRepository, name: str, version: str | None) -> dict[str, Any] | None:
-    """The stored Library of that exact name (and version, if given)."""
-    return await _search_one(repo, [("name:exact", name)] + ([("version", version)] if version else []))
+async def find_included(repo: ResourceRepository, path: str, version: str | None) -> dict[str, Any] | None:
+    """The stored Library an include names: by canonical ``url`` when the path is a URL, else by
+    exact ``name``; the version must match when the include gives one."""
+    versioned = [("version", version)] if version else []
+    if "://" in path:
+        found = await _search_one(repo, [("url", path), *versioned])
+        if found is not None:
+            return found
+    return await _search_one(repo, [("name:exact", include_name(path)), *versioned])
 
 
-async def _by_name(repo: ResourceRepository, name: str, version: str | None) -> dict[str, Any]:
-    found = await _find_by_name(repo, name, version)
+async def _by_include(repo: ResourceRepository, path: str, version: str | None) -> dict[str, Any]:
+    found = await find_included(repo, path, version)
     if found is not None:
         return found
-    if name == "FHIRHelpers" and version in (None, "4.0.1"):
+    name = include_name(path)
+    if name == "FHIRHelpers" and version in (None, BUILTIN_FHIRHELPERS):
         return library_resource(fhirhelpers_cql())
     raise BusinessRuleViolation(
         f"included Library {name}" + (f" version '{version}'" if version else "") + " is not in the store",
@@ -66,63 +106,87 @@ async def _by_name(repo: ResourceRepository, name: str, version: str | None) -> 
 
 async def included_sources(repo: ResourceRepository, cql: str, *, skip: set[str]) -> list[str]:
     """The CQL of every library ``cql`` includes (transitively) that the store holds, for translating a
-    Library on load; missing ones and FHIRHelpers (the worker's own) are left out."""
+    Library on load; missing ones are left out (the worker provides FHIRHelpers 4.0.1 itself)."""
     texts: list[str] = []
     for name, version in cql_includes(cql):
-        if name in skip or name == "FHIRHelpers":
+        key = f"{name}|{version or ''}"
+        if key in skip or len(skip) > MAX_LIBRARIES:
             continue
-        skip.add(name)
-        found = await _find_by_name(repo, name, version)
+        skip.add(key)
+        found = await find_included(repo, name, version)
         source = cql_of(found) if found is not None else None
         if source:
             texts += [source, *await included_sources(repo, source, skip=skip)]
     return texts
 
 
-async def resolve_libraries(repo: ResourceRepository, main_canonical: str) -> list[ResolvedLibrary]:
+async def resolve_libraries(
+    repo: ResourceRepository, main_canonical: str, *, engine: CqlEngine
+) -> list[ResolvedLibrary]:
     """The main Library first, then every library it includes (transitively), each with ELM.
 
-    CQL content is translated (once per content hash, see :mod:`measures.engine.elm_cache`);
-    a Library that only carries ELM is used as is.
+    Shipped ELM is used as is; CQL-only libraries are translated together (once per content hash,
+    see :mod:`measures.engine.elm_cache`).
     """
     main = await _by_canonical(repo, main_canonical)
     ordered: list[dict[str, Any]] = [main]
-    seen = {(main.get("name"), main.get("version"))}
+    seen = {(include_name(str(main.get("name") or "")), main.get("version"))}
     queue = [main]
     while queue:
         library = queue.pop(0)
+        elm = parsed_elm(library, engine)
         cql = cql_of(library)
-        includes = cql_includes(cql) if cql is not None else elm_includes(elm_of(library) or {})
-        for name, version in includes:
-            if (name, version) in seen:
+        includes = elm_includes(elm) if elm is not None else cql_includes(cql) if cql is not None else []
+        for path, version in includes:
+            key = (include_name(path), version)
+            if key in seen:
                 continue
-            seen.add((name, version))
-            dep = await _by_name(repo, name, version)
+            if len(seen) >= MAX_LIBRARIES:
+                raise BusinessRuleViolation(
+                    f"the Measure's Libraries include more than {MAX_LIBRARIES} libraries",
+                    expression=["Library.relatedArtifact"],
+                )
+            seen.add(key)
+            dep = await _by_include(repo, path, version)
             ordered.append(dep)
             queue.append(dep)
-    texts = [t for t in (cql_of(lib) for lib in ordered) if t is not None]
-    translated: dict[tuple[str | None, str | None], dict[str, Any] | None] = {}
-    if texts:
+    out: list[ResolvedLibrary | None] = []
+    for lib in ordered:
+        digest = content_digest(lib)
+        memo: ResolvedLibrary | None = engine.memo.get("resolved:" + digest)
+        if memo is None and (shipped := parsed_elm(lib, engine)) is not None:
+            memo = ResolvedLibrary(lib, shipped, digest)
+        out.append(memo)
+    if any(r is None for r in out):
+        texts = [t for t in (cql_of(lib) for lib in ordered) if t is not None]
+        translated: dict[tuple[str | None, str | None], dict[str, Any] | None] = {}
         try:
-            for done in await translate_cql(texts):
+            for done in await translate_cql(texts, engine=engine):
                 translated[(done.name, done.version)] = done.elm
         except CqlTranslationError as exc:
             raise translation_violation(exc) from exc
-    out: list[ResolvedLibrary] = []
-    for lib in ordered:
-        elm = translated.get((lib.get("name"), lib.get("version"))) if cql_of(lib) is not None else None
-        elm = elm or elm_of(lib)
-        if elm is None:
-            raise BusinessRuleViolation(
-                f"Library/{lib.get('id')} has neither text/cql nor application/elm+json content",
-                expression=["Library.content"],
-            )
-        out.append(ResolvedLibrary(with_elm(lib, elm), elm))
-    return out
+        for i, lib in enumerate(ordered):
+            if out[i] is not None:
+                continue
+            elm = translated.get((lib.get("name"), lib.get("version")))
+            if elm is None:
+                raise BusinessRuleViolation(
+                    f"Library/{lib.get('id')} has neither text/cql nor application/elm+json content",
+                    expression=["Library.content"],
+                )
+            resolved = ResolvedLibrary(with_elm(lib, elm), elm, content_digest(lib))
+            engine.memo.put("resolved:" + resolved.digest, resolved)
+            out[i] = resolved
+    return [r for r in out if r is not None]
 
 
 _INCLUDE = re.compile(r"^\s*include\s+(?:\"([^\"]+)\"|([\w.]+))(?:\s+version\s+'([^']+)')?", re.MULTILINE)
 
 
 def cql_includes(cql: str) -> list[tuple[str, str | None]]:
+    """(name, version) of each ``include`` of a CQL text.
+
+    >>> cql_includes("library A\\ninclude FHIRHelpers version '4.4.000' called FHIRHelpers\\ninclude B")
+    [('FHIRHelpers', '4.4.000'), ('B', None)]
+    """
     return [(m.group(1) or m.group(2), m.group(3)) for m in _INCLUDE.finditer(cql)]

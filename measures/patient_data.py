@@ -1,15 +1,29 @@
-"""Gather each subject's data as one patient Bundle (the types the measure logic retrieves)."""
+"""Gather each subject's data as one patient Bundle (the types the measure logic retrieves).
+
+Resources that point at the patient are found through each type's patient search parameter (one
+search per type and chunk of patients). Resources that do not (Location, Medication, Practitioner,
+Organization, ...) reach the engine when a gathered resource references them: the references are
+followed, one ``_id`` search per type and chunk, so the cost stays linear in the population.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from fhir_ops.errors import BadRequest, NotFound
+from fhir_ops.search.indexer import normalise_reference
+from fhir_ops.search.parameters import params_for
 from fhir_ops.store.protocol import ResourceRepository
 
 PAGE = 1000
-CHUNK = 100  # patients per OR search
-PATIENT_PARAM = {"Patient": None, "Coverage": "beneficiary"}
+CHUNK = 100  # patients per search
+MAX_PAGES = 10_000  # a bound on paging one search
+MAX_DEPTH = 2  # reference hops followed from the patient's own resources
+#: Search parameters naming the patient, in order of preference.
+PATIENT_PARAMS = ("patient", "subject", "beneficiary")
+#: Types every measure may need beside what it retrieves (cql-exec-fhir resolves nothing itself).
+REFERENCED_TYPES = frozenset({"Location", "Medication", "Practitioner", "PractitionerRole", "Organization"})
 
 
 async def _search_all(
@@ -19,7 +33,9 @@ async def _search_all(
     page = await repo.search(resource_type, [*params, ("_count", str(PAGE))])
     out = list(page.matches)
     seen = {r.get("id") for r in out}
-    while len(out) < page.total:
+    for _ in range(MAX_PAGES):
+        if len(out) >= page.total:
+            break
         page = await repo.search(resource_type, [*params, ("_count", str(PAGE)), ("_offset", str(len(out)))])
         fresh = [r for r in page.matches if r.get("id") not in seen]
         if not fresh:
@@ -29,10 +45,38 @@ async def _search_all(
     return out
 
 
+def patient_param(resource_type: str) -> str | None:
+    """The search parameter of ``resource_type`` that names a Patient, if any."""
+    params = params_for(resource_type)
+    for name in PATIENT_PARAMS:
+        param = params.get(name)
+        if (
+            param is not None
+            and param.type == "reference"
+            and (not param.targets or "Patient" in param.targets)
+        ):
+            return name
+    return None
+
+
 async def patient_bundle(repo: ResourceRepository, patient_id: str, data_types: set[str]) -> dict[str, Any]:
     """``Bundle`` (collection) with the Patient and every resource of ``data_types`` about them."""
     (bundle,) = await patient_bundles(repo, [patient_id], data_types)
     return bundle
+
+
+def _references(node: Any) -> Iterator[str]:
+    """Every literal ``reference`` string anywhere in a resource."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            ref = item.get("reference")
+            if isinstance(ref, str):
+                yield ref
+            stack.extend(v for v in item.values() if isinstance(v, dict | list))
+        elif isinstance(item, list):
+            stack.extend(v for v in item if isinstance(v, dict | list))
 
 
 def _referenced_patients(resource: dict[str, Any], wanted: set[str]) -> list[str]:
@@ -41,9 +85,8 @@ def _referenced_patients(resource: dict[str, Any], wanted: set[str]) -> list[str
     found: list[str] = []
     for value in resource.values():
         if isinstance(value, dict) and isinstance(value.get("reference"), str):
-            ref: str = value["reference"]
-            pid = ref.removeprefix("Patient/")
-            if ref.startswith("Patient/") and pid in wanted and pid not in found:
+            ref_type, pid = normalise_reference(value["reference"])
+            if ref_type == "Patient" and pid in wanted and pid not in found:
                 found.append(pid)
     return found
 
@@ -55,31 +98,70 @@ def _chunks(items: list[str], size: int) -> list[list[str]]:
 async def patient_bundles(
     repo: ResourceRepository, patient_ids: list[str], data_types: set[str], *, chunk: int = CHUNK
 ) -> list[dict[str, Any]]:
-    """One ``Bundle`` (collection) per patient, in ``patient_ids`` order, with the Patient and every
-    resource of ``data_types`` about them.
+    """One ``Bundle`` (collection) per patient, in ``patient_ids`` order (see :func:`stream_bundles`)."""
+    out: dict[str, dict[str, Any]] = {}
+    async for bundles in stream_bundles(repo, patient_ids, data_types, chunk=chunk):
+        for bundle in bundles:
+            out[str(bundle["id"]).removeprefix("patient-")] = bundle
+    return [out[pid] for pid in patient_ids]
 
-    The store is asked once per resource type for a chunk of patients (``patient=id1,id2,...``, an
-    OR search) rather than once per type and patient: a population of N patients costs about
-    ``len(data_types) * N / chunk`` searches. Raises :class:`NotFound` for an unknown patient.
+
+async def stream_bundles(
+    repo: ResourceRepository, patient_ids: list[str], data_types: set[str], *, chunk: int = CHUNK
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """Patient Bundles, ``chunk`` patients at a time (memory is bounded by the chunk, not the population).
+
+    Per chunk: one search per retrieved type with a patient parameter (``patient=id1,id2,...``),
+    then the references of what was found, followed up to :data:`MAX_DEPTH` hops for types without
+    one (one ``_id`` search per type). Raises :class:`NotFound` for an unknown patient.
     """
     unique = list(dict.fromkeys(patient_ids))
-    patients: dict[str, dict[str, Any]] = {}
-    related: dict[str, list[dict[str, Any]]] = {pid: [] for pid in unique}
+    by_patient_types = sorted(t for t in data_types - {"Patient"} if patient_param(t))
+    referenced_types = (data_types - {"Patient"} - set(by_patient_types)) | REFERENCED_TYPES
     for ids in _chunks(unique, chunk):
-        for patient in await _search_all(repo, "Patient", [("_id", ",".join(ids))]):
-            patients[str(patient.get("id"))] = patient
+        patients = {str(p.get("id")): p for p in await _search_all(repo, "Patient", [("_id", ",".join(ids))])}
         missing = [pid for pid in ids if pid not in patients]
         if missing:
             raise NotFound(f"Patient/{missing[0]} not found", expression=["subject"])
         wanted = set(ids)
-        for resource_type in sorted(data_types - {"Patient"}):
-            param = PATIENT_PARAM.get(resource_type, "patient")
-            if param is None:
-                continue
+        related: dict[str, list[dict[str, Any]]] = {pid: [] for pid in ids}
+        for resource_type in by_patient_types:
+            param = patient_param(resource_type)
+            assert param is not None
             for resource in await _search_all(repo, resource_type, [(param, ",".join(ids))]):
                 for pid in _referenced_patients(resource, wanted):
                     related[pid].append(resource)
-    return [_bundle(patients[pid], related[pid]) for pid in patient_ids]
+        await _follow_references(repo, related, referenced_types)
+        yield [_bundle(patients[pid], related[pid]) for pid in ids]
+
+
+async def _follow_references(
+    repo: ResourceRepository, related: dict[str, list[dict[str, Any]]], types: set[str]
+) -> None:
+    """Add to each patient's resources the resources of ``types`` they reference (transitively)."""
+    frontier = {pid: list(resources) for pid, resources in related.items()}
+    have = {
+        pid: {(r.get("resourceType"), r.get("id")) for r in resources} for pid, resources in related.items()
+    }
+    for _ in range(MAX_DEPTH):
+        wanted: dict[str, dict[str, set[str]]] = {}  # type -> id -> patients
+        for pid, resources in frontier.items():
+            for resource in resources:
+                for ref in _references(resource):
+                    ref_type, ref_id = normalise_reference(ref)
+                    if ref_type in types and (ref_type, ref_id) not in have[pid]:
+                        wanted.setdefault(ref_type, {}).setdefault(ref_id, set()).add(pid)
+        if not wanted:
+            return
+        frontier = {pid: [] for pid in related}
+        for ref_type, by_id in sorted(wanted.items()):
+            for ids in _chunks(sorted(by_id), CHUNK):
+                for resource in await _search_all(repo, ref_type, [("_id", ",".join(ids))]):
+                    for pid in by_id.get(str(resource.get("id")), ()):
+                        if (ref_type, resource.get("id")) not in have[pid]:
+                            have[pid].add((ref_type, resource.get("id")))
+                            related[pid].append(resource)
+                            frontier[pid].append(resource)
 
 
 def _bundle(patient: dict[str, Any], resources: list[dict[str, Any]]) -> dict[str, Any]:

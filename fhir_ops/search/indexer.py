@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from fhir_ops.search.dates import parse_range, period_range
-from fhir_ops.search.parameters import SearchParam, params_for
+from fhir_ops.search.parameters import SearchParam, indexed_params_for
+
+MAX_TEXT = 512  # the index's value and system columns hold at most this many characters
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,19 +71,59 @@ def fold_string(value: str) -> str:
     return " ".join(value.lower().split())
 
 
+def _text(value: str | None) -> str | None:
+    return value[:MAX_TEXT] if value is not None else None
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """The strings a string parameter matches in ``value``: a string, or the string parts of a complex
+    type (HumanName family/given/prefix/suffix/text, Address line/city/district/state/postalCode/
+    country/text, ...)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for part in value.values():
+            if isinstance(part, str):
+                yield part
+            elif isinstance(part, list):
+                yield from (p for p in part if isinstance(p, str))
+
+
+def _quantity_entries(name: str, value: Any) -> Iterator[IndexEntry]:
+    """A Quantity (or number) as ``lo == hi == value``, with its ``system`` and ``code`` (or unit)."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int | float):
+        yield IndexEntry(name, lo=float(value), hi=float(value))
+    elif isinstance(value, dict) and isinstance(value.get("value"), int | float):
+        number = float(value["value"])
+        yield IndexEntry(
+            name, _text(value.get("system")), _text(value.get("code") or value.get("unit")), number, number
+        )
+
+
+def _reference_entries(name: str, value: Any) -> Iterator[IndexEntry]:
+    """A Reference by its (type, id); a canonical (a bare URL, as ``MeasureReport.measure``) by the
+    type and id its URL ends in, without the version."""
+    reference = value.get("reference") if isinstance(value, dict) else value
+    if isinstance(reference, str) and reference:
+        ref_type, ref_id = normalise_reference(reference.split("|", 1)[0])
+        yield IndexEntry(name, _text(ref_type), _text(ref_id))
+
+
 def _token_entries(name: str, key: str, value: Any) -> Iterator[IndexEntry]:
     if isinstance(value, dict):
         if "coding" in value or "text" in value:  # CodeableConcept
             for coding in value.get("coding") or []:
-                yield IndexEntry(name, coding.get("system"), coding.get("code"))
-        elif "value" in value and ("system" in value or key == "identifier"):  # Identifier
-            yield IndexEntry(name, value.get("system"), str(value["value"]))
+                yield IndexEntry(name, _text(coding.get("system")), _text(coding.get("code")))
+        elif "value" in value and ("system" in value or key.endswith("dentifier")):  # Identifier
+            yield IndexEntry(name, _text(value.get("system")), _text(str(value["value"])))
         elif "code" in value:  # Coding
-            yield IndexEntry(name, value.get("system"), value.get("code"))
+            yield IndexEntry(name, _text(value.get("system")), _text(value.get("code")))
     elif isinstance(value, bool):
         yield IndexEntry(name, None, "true" if value else "false")
     elif isinstance(value, str | int | float):
-        yield IndexEntry(name, None, str(value))
+        yield IndexEntry(name, None, _text(str(value)))
 
 
 def _date_entries(name: str, value: Any) -> Iterator[IndexEntry]:
@@ -103,24 +145,24 @@ def _entries_for(param: SearchParam, resource: dict[str, Any]) -> Iterator[Index
             if param.type == "token":
                 yield from _token_entries(param.name, key, value)
             elif param.type == "reference":
-                if isinstance(value, dict) and isinstance(value.get("reference"), str):
-                    ref_type, ref_id = normalise_reference(value["reference"])
-                    yield IndexEntry(param.name, ref_type, ref_id)
+                yield from _reference_entries(param.name, value)
             elif param.type == "date":
                 yield from _date_entries(param.name, value)
             elif param.type == "string":
-                if isinstance(value, str):
-                    yield IndexEntry(param.name, None, fold_string(value))
+                for text in _strings(value):
+                    yield IndexEntry(param.name, None, _text(fold_string(text)))
+            elif param.type in ("quantity", "number"):
+                yield from _quantity_entries(param.name, value)
             elif param.type == "uri" and isinstance(value, str):
-                yield IndexEntry(param.name, None, value)
+                yield IndexEntry(param.name, None, _text(value))
                 if "|" in value:  # a versioned canonical also matches its unversioned url
-                    yield IndexEntry(param.name, None, value.split("|", 1)[0])
+                    yield IndexEntry(param.name, None, _text(value.split("|", 1)[0]))
 
 
 def index_resource(resource: dict[str, Any]) -> list[IndexEntry]:
     """Every index entry of ``resource`` (deduplicated, in a stable order)."""
     entries: dict[IndexEntry, None] = {}
-    for param in params_for(str(resource.get("resourceType"))).values():
+    for param in indexed_params_for(str(resource.get("resourceType"))).values():
         for entry in _entries_for(param, resource):
             entries.setdefault(entry, None)
     return list(entries)

@@ -1,15 +1,23 @@
-"""The search parameters the embedded store supports, per resource type (one list, used everywhere).
+"""The search parameters the embedded store indexes, per resource type (one table, used everywhere).
 
-The CapabilityStatement, the indexer and the query parser all read :data:`SEARCH_PARAMETERS`, so the
-store cannot claim a parameter it does not index.
+They come from the official FHIR R4 SearchParameter definitions, compacted into
+``r4/search_parameters.json`` by ``r4/generate.py`` (see there), plus the few MedQC aliases in
+:data:`MEDQC_PARAMETERS`. The CapabilityStatement, the indexer and the query parser all read this
+table, so the store cannot claim a parameter it does not index. Every R4 resource type is accepted.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Literal
+from functools import cache
+from pathlib import Path
+from typing import Literal, cast
 
-ParamType = Literal["token", "reference", "date", "string", "uri"]
+ParamType = Literal["token", "reference", "date", "string", "uri", "quantity", "number"]
+#: Parameter types the query builder searches (quantity and number are indexed, not yet searchable).
+SEARCHABLE_TYPES: frozenset[str] = frozenset({"token", "reference", "date", "string", "uri"})
+TABLE = Path(__file__).resolve().parent / "r4" / "search_parameters.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,187 +34,13 @@ def _p(name: str, type_: ParamType, *paths: str, targets: tuple[str, ...] = (), 
     return SearchParam(name, type_, tuple(paths), targets, doc)
 
 
-_PATIENT = ("Patient",)
-_ENCOUNTER = ("Encounter",)
-
-_CLINICAL_COMMON = (
-    _p("patient", "reference", "subject", targets=_PATIENT, doc="The patient (subject) of the resource"),
-    _p("subject", "reference", "subject", doc="Who the resource is about"),
-    _p("identifier", "token", "identifier"),
-)
-
-_CANONICAL_COMMON = (
-    _p("url", "uri", "url"),
-    _p("version", "token", "version"),
-    _p("name", "string", "name"),
-    _p("title", "string", "title"),
-    _p("status", "token", "status"),
-    _p("identifier", "token", "identifier"),
-)
-
-SEARCH_PARAMETERS: dict[str, tuple[SearchParam, ...]] = {
-    "Patient": (
-        _p("identifier", "token", "identifier"),
-        _p("name", "string", "name.family", "name.given", "name.text"),
-        _p("family", "string", "name.family"),
-        _p("given", "string", "name.given"),
-        _p("birthdate", "date", "birthDate"),
-        _p("gender", "token", "gender"),
-    ),
-    "Practitioner": (
-        _p("identifier", "token", "identifier"),
-        _p("name", "string", "name.family", "name.given", "name.text"),
-    ),
-    "Organization": (
-        _p("identifier", "token", "identifier"),
-        _p("name", "string", "name"),
-    ),
-    "Location": (_p("identifier", "token", "identifier"), _p("name", "string", "name")),
-    "Group": (
-        _p("identifier", "token", "identifier"),
-        _p("member", "reference", "member.entity"),
-        _p("type", "token", "type"),
-    ),
-    "Encounter": (
-        *_CLINICAL_COMMON,
-        _p("status", "token", "status"),
-        _p("class", "token", "class"),
-        _p("type", "token", "type"),
-        _p("date", "date", "period"),
-        _p("period", "date", "period", doc="Alias of date: the encounter's period"),
-        _p("reason-code", "token", "reasonCode"),
-        _p("diagnosis", "reference", "diagnosis.condition"),
-    ),
-    "Condition": (
-        *_CLINICAL_COMMON,
-        _p("encounter", "reference", "encounter", targets=_ENCOUNTER),
-        _p("code", "token", "code"),
-        _p("clinical-status", "token", "clinicalStatus"),
-        _p("verification-status", "token", "verificationStatus"),
-        _p("category", "token", "category"),
-        _p("onset-date", "date", "onset[x]"),
-        _p("recorded-date", "date", "recordedDate"),
-    ),
-    "Observation": (
-        *_CLINICAL_COMMON,
-        _p("encounter", "reference", "encounter", targets=_ENCOUNTER),
-        _p("code", "token", "code"),
-        _p("category", "token", "category"),
-        _p("status", "token", "status"),
-        _p("date", "date", "effective[x]"),
-        _p("value-concept", "token", "valueCodeableConcept"),
-    ),
-    "Procedure": (
-        *_CLINICAL_COMMON,
-        _p("encounter", "reference", "encounter", targets=_ENCOUNTER),
-        _p("code", "token", "code"),
-        _p("category", "token", "category"),
-        _p("status", "token", "status"),
-        _p("date", "date", "performed[x]"),
-    ),
-    "MedicationRequest": (
-        *_CLINICAL_COMMON,
-        _p("encounter", "reference", "encounter", targets=_ENCOUNTER),
-        _p("code", "token", "medicationCodeableConcept"),
-        _p("status", "token", "status"),
-        _p("intent", "token", "intent"),
-        _p("category", "token", "category"),
-        _p("authoredon", "date", "authoredOn"),
-    ),
+#: MedQC's own parameters beside the official ones (aliases its clients and catalog use).
+MEDQC_PARAMETERS: dict[str, tuple[SearchParam, ...]] = {
+    "Encounter": (_p("period", "date", "period", doc="Alias of date: the encounter's period"),),
     "MedicationAdministration": (
-        *_CLINICAL_COMMON,
-        _p("context", "reference", "context", targets=_ENCOUNTER),
-        _p("encounter", "reference", "context", targets=_ENCOUNTER, doc="Alias of context"),
-        _p("code", "token", "medicationCodeableConcept"),
-        _p("status", "token", "status"),
-        _p("effective-time", "date", "effective[x]"),
+        _p("encounter", "reference", "context", targets=("Encounter",), doc="Alias of context"),
     ),
-    "DiagnosticReport": (
-        *_CLINICAL_COMMON,
-        _p("encounter", "reference", "encounter", targets=_ENCOUNTER),
-        _p("code", "token", "code"),
-        _p("category", "token", "category"),
-        _p("status", "token", "status"),
-        _p("date", "date", "effective[x]"),
-    ),
-    "DocumentReference": (
-        *_CLINICAL_COMMON,
-        _p("encounter", "reference", "context.encounter", targets=_ENCOUNTER),
-        _p("type", "token", "type"),
-        _p("category", "token", "category"),
-        _p("status", "token", "status"),
-        _p("date", "date", "date"),
-        _p("period", "date", "context.period"),
-    ),
-    "Composition": (
-        *_CLINICAL_COMMON,
-        _p("encounter", "reference", "encounter", targets=_ENCOUNTER),
-        _p("type", "token", "type"),
-        _p("category", "token", "category"),
-        _p("status", "token", "status"),
-        _p("date", "date", "date"),
-    ),
-    "AllergyIntolerance": (*_CLINICAL_COMMON[:1], _p("code", "token", "code")),
-    "Immunization": (
-        _p("patient", "reference", "patient", targets=_PATIENT),
-        _p("date", "date", "occurrence[x]"),
-    ),
-    "CarePlan": (*_CLINICAL_COMMON, _p("encounter", "reference", "encounter", targets=_ENCOUNTER)),
-    "Claim": (_p("patient", "reference", "patient", targets=_PATIENT),),
-    "ExplanationOfBenefit": (_p("patient", "reference", "patient", targets=_PATIENT),),
-    "Task": (
-        _p("patient", "reference", "for", targets=_PATIENT),
-        _p("encounter", "reference", "encounter", targets=_ENCOUNTER),
-        _p("status", "token", "status"),
-        _p("code", "token", "code"),
-        _p("identifier", "token", "identifier"),
-    ),
-    "CommunicationRequest": (
-        *_CLINICAL_COMMON,
-        _p("encounter", "reference", "encounter", targets=_ENCOUNTER),
-        _p("status", "token", "status"),
-    ),
-    "Measure": _CANONICAL_COMMON,
-    "Library": _CANONICAL_COMMON,
-    "ValueSet": _CANONICAL_COMMON,
-    "CodeSystem": _CANONICAL_COMMON,
-    "MeasureReport": (
-        _p("patient", "reference", "subject", targets=_PATIENT),
-        _p("subject", "reference", "subject"),
-        _p("measure", "uri", "measure"),
-        _p("evaluated-resource", "reference", "evaluatedResource"),
-        _p("status", "token", "status"),
-        _p("date", "date", "date"),
-        _p("period", "date", "period"),
-        _p("identifier", "token", "identifier"),
-    ),
-    "Provenance": (_p("target", "reference", "target"),),
 }
-
-#: Resource types the store accepts beyond those with search parameters (read/write and _id only).
-PLAIN_TYPES: tuple[str, ...] = (
-    "Device",
-    "DeviceRequest",
-    "Medication",
-    "ImagingStudy",
-    "SupplyDelivery",
-    "CareTeam",
-    "PractitionerRole",
-    "Basic",
-    "Questionnaire",
-    "QuestionnaireResponse",
-    "ServiceRequest",
-    "Specimen",
-    "Goal",
-    "FamilyMemberHistory",
-    "RiskAssessment",
-    "ClinicalImpression",
-    "OperationDefinition",
-    "StructureDefinition",
-    "SearchParameter",
-    "Binary",
-    "List",
-)
 
 #: Parameters every type accepts (handled by the query builder itself).
 COMMON_PARAMETERS: tuple[SearchParam, ...] = (
@@ -220,9 +54,33 @@ RESULT_PARAMETERS: frozenset[str] = frozenset(
 )
 
 
+@cache
+def _table() -> tuple[tuple[str, ...], dict[str, dict[str, SearchParam]]]:
+    data = json.loads(TABLE.read_text(encoding="utf-8"))
+    types = tuple(str(t) for t in data["types"])
+    params: dict[str, dict[str, SearchParam]] = {}
+    for resource_type, rows in data["parameters"].items():
+        params[resource_type] = {
+            str(name): SearchParam(str(name), cast(ParamType, kind), tuple(paths), tuple(targets))
+            for name, kind, paths, targets in rows
+        }
+    for resource_type, extras in MEDQC_PARAMETERS.items():
+        for param in extras:
+            params.setdefault(resource_type, {})[param.name] = param
+    return types, params
+
+
 def supported_types() -> tuple[str, ...]:
-    return tuple(sorted({*SEARCH_PARAMETERS, *PLAIN_TYPES}))
+    """Every FHIR R4 resource type."""
+    return _table()[0]
 
 
+def indexed_params_for(resource_type: str) -> dict[str, SearchParam]:
+    """Every parameter the indexer extracts for ``resource_type``."""
+    return _table()[1].get(resource_type, {})
+
+
+@cache
 def params_for(resource_type: str) -> dict[str, SearchParam]:
-    return {p.name: p for p in SEARCH_PARAMETERS.get(resource_type, ())}
+    """The parameters a search on ``resource_type`` may use (indexed and of a searchable type)."""
+    return {n: p for n, p in indexed_params_for(resource_type).items() if p.type in SEARCHABLE_TYPES}

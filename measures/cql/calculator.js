@@ -23,23 +23,35 @@ const require = createRequire(import.meta.url);
 const { retrieveELMInfo } = require("fqm-execution/build/helpers/elm/ELMInfoCache");
 const { createPopulationValues } = require("fqm-execution/build/calculation/DetailedResultsBuilder");
 const { getCQLIntervalEndpoints } = require("fqm-execution/build/execution/Execution");
-const { getMissingDependentValuesets } = require("fqm-execution/build/execution/ValueSetHelper");
 
 function reference(resource) {
   return resource && resource.resourceType && resource.id ? `${resource.resourceType}/${resource.id}` : null;
 }
 
-function slimGroup(group) {
+function slimGroup(group, measureGroup, statements) {
+  const order = stratifierOrder(measureGroup);
   return {
     groupId: group.groupId,
     populationResults: (group.populationResults ?? []).map(slimPopulation),
     episodeResults: (group.episodeResults ?? []).map((ep) => ({
       episodeId: ep.episodeId,
       populationResults: (ep.populationResults ?? []).map(slimPopulation),
-      stratifierResults: (ep.stratifierResults ?? []).map(slimStratum),
+      stratifierResults: (ep.stratifierResults ?? []).map((s, i) => slimStratum(s, order[i])),
     })),
-    stratifierResults: (group.stratifierResults ?? []).map(slimStratum),
+    stratifierResults: (group.stratifierResults ?? []).map((s, i) => ({
+      ...slimStratum(s, order[i]),
+      ...(statements ? stratumValues(measureGroup.stratifier?.[order[i]], statements) : {}),
+    })),
   };
+}
+
+/** Index in `group.stratifier` of each stratifier fqm-execution evaluates (those with an expression), in order. */
+function stratifierOrder(measureGroup) {
+  const out = [];
+  (measureGroup?.stratifier ?? []).forEach((s, i) => {
+    if (s.criteria?.expression) out.push(i);
+  });
+  return out;
 }
 
 function slimPopulation(p) {
@@ -47,17 +59,72 @@ function slimPopulation(p) {
     populationId: p.populationId ?? null,
     populationType: p.populationType,
     criteriaExpression: p.criteriaExpression ?? null,
+    criteriaReferenceId: p.criteriaReferenceId ?? null,
     result: Boolean(p.result),
+    observations: p.observations == null ? null : p.observations.map(observationNumber),
   };
 }
 
-function slimStratum(s) {
+function slimStratum(s, index) {
   return {
+    index: index ?? null,
     strataId: s.strataId ?? null,
     strataCode: s.strataCode ?? null,
     result: Boolean(s.result),
     appliesResult: s.appliesResult ?? null,
   };
+}
+
+/** A measure observation as a number (Quantities by their value), or null. */
+function observationNumber(value) {
+  if (typeof value === "number") return value;
+  if (value != null && typeof value.value === "number") return value.value;
+  return null;
+}
+
+/**
+ * What a CQL value says as report values: resources as references, codes and concepts as codings,
+ * tuples by their `code`/`value`, other primitives as text. Lists are flattened.
+ */
+export function reportValues(value, depth = 0) {
+  if (value == null || depth > 4) return [];
+  if (Array.isArray(value)) return value.flatMap((v) => reportValues(v, depth + 1));
+  const ref = value._json ? reference(value._json) : null;
+  if (ref) return [{ reference: ref }];
+  if (typeof value.code === "string" && (value.system != null || value.display != null)) {
+    return [{ system: value.system ?? null, code: value.code, display: value.display ?? null }];
+  }
+  if (Array.isArray(value.codes)) return value.codes.slice(0, 1).flatMap((c) => reportValues(c, depth + 1));
+  if (Object.getPrototypeOf(value) === Object.prototype && "code" in value) return reportValues(value.code, depth + 1); // a tuple
+  if (typeof value === "boolean" || typeof value === "number" || typeof value === "string") return [{ text: String(value) }];
+  if (typeof value.toString === "function" && value.toString !== Object.prototype.toString) return [{ text: value.toString() }];
+  return [];
+}
+
+/** Patient-level stratum values: the stratifier's value(s), or one value per component. */
+function stratumValues(stratifier, statements) {
+  if (!stratifier) return {};
+  const own = stratifier.criteria?.expression;
+  const out = {};
+  if (own) {
+    const raw = statements[own];
+    if (raw != null && typeof raw !== "boolean" && !Array.isArray(raw)) out.values = reportValues(raw);
+  }
+  if (stratifier.component?.length) {
+    out.components = stratifier.component.map((c) => {
+      const expr = c.criteria?.expression;
+      return expr ? reportValues(statements[expr]) : [];
+    });
+  }
+  return out;
+}
+
+/** Supplemental data values of one patient, in `measure.supplementalData` order. */
+function supplementalValues(measure, statements) {
+  return (measure.supplementalData ?? []).map((sde) => {
+    const expr = sde.criteria?.expression;
+    return expr && expr in statements ? reportValues(statements[expr]) : [];
+  });
 }
 
 /** Library versions by name, from the measure bundle, to annotate engine errors. */
@@ -109,8 +176,8 @@ export function prepareMeasure(key, measureBundle) {
     const composite = MeasureBundleHelpers.extractCompositeMeasure(measureBundle) != null;
     let elmInfo = null;
     if (!composite) {
-      const missing = getMissingDependentValuesets(measureBundle, false, []);
-      if (missing.length > 0) throw new Error(`Missing the following valuesets: ${missing.join(", ")}`);
+      // Value sets the logic declares but the bundle lacks were checked by the caller (MedQC reports
+      // them, and refuses a measure whose logic uses one).
       const valueSets = (measureBundle.entry ?? []).map((e) => e.resource).filter((r) => r?.resourceType === "ValueSet");
       elmInfo = retrieveELMInfo(measure, measureBundle, valueSets, false);
     }
@@ -182,14 +249,17 @@ async function runPrepared(entry, patientBundles, { periodStart, periodEnd, incl
     if (entry.qicore) {
       statements = Object.fromEntries(Object.entries(statements).map(([name, value]) => [name, fqmEpisodeView(value)]));
     }
-    let unnamed = 1;
-    const groups = (measure.group ?? []).map((group) => {
-      const detailed = createPopulationValues(measure, group, statements);
-      if (detailed.groupId === "unknown") detailed.groupId = `population-group-${unnamed++}`;
-      return slimGroup(detailed);
-    });
+    const groups = (measure.group ?? []).map((group, groupIndex) => ({
+      groupIndex,
+      ...slimGroup(createPopulationValues(measure, group, statements), group, statements),
+    }));
     const evaluated = includeEvaluated ? (raw.patientEvaluatedRecords[patientId] ?? []).map((r) => reference(r._json)) : [];
-    return { patientId, groups, evaluatedResource: [...new Set(evaluated.filter(Boolean))] };
+    return {
+      patientId,
+      groups,
+      evaluatedResource: [...new Set(evaluated.filter(Boolean))],
+      supplementalData: supplementalValues(measure, statements),
+    };
   });
 }
 
@@ -207,9 +277,10 @@ async function runFqm(measureBundle, patientBundles, { periodStart, periodEnd, i
     trustMetaProfile: false,
     useElmJsonsCaching: false,
   });
+  const measure = MeasureBundleHelpers.extractMeasureFromBundle(measureBundle);
   return output.results.map((r) => ({
     patientId: r.patientId,
-    groups: (r.detailedResults ?? []).map(slimGroup),
+    groups: (r.detailedResults ?? []).map((g, groupIndex) => ({ groupIndex, ...slimGroup(g, measure.group?.[groupIndex], null) })),
     evaluatedResource: includeEvaluated ? [...new Set((r.evaluatedResource ?? []).map(reference).filter(Boolean))] : [],
   }));
 }

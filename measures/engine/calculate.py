@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from measures.engine.errors import CqlWorkerError
 from measures.engine.models import PatientResult
-from measures.engine.worker import CqlWorker, get_worker
+from measures.engine.pool import CqlEngine
+from measures.engine.worker import CqlWorker
 
 Engine = Literal["prepared", "fqm"]
 
@@ -36,7 +37,7 @@ async def calculate_measure(
     include_evaluated: bool = True,
     measure_key: str | None = None,
     engine: Engine = "prepared",
-    worker: CqlWorker | None = None,
+    cql: CqlEngine,
     timeout_s: float | None = None,
 ) -> list[PatientResult]:
     """Run the Measure in ``measure_bundle`` over all ``patient_bundles`` in one worker request;
@@ -48,10 +49,37 @@ async def calculate_measure(
     ``engine="fqm"`` runs fqm-execution's stock ``Calculator.calculate`` instead, sending the whole
     measure bundle every call and building the clause-level results MedQC does not use: the
     reference the lean ``prepared`` path is checked and benchmarked against.
+
+    The call leases one worker process of ``cql`` for its whole run (see :class:`CqlEngine`).
     """
     if not patient_bundles:
         return []
-    worker = worker or get_worker()
+    async with cql.lease(timeout_s=timeout_s) as worker:
+        return await _calculate_on(
+            worker,
+            measure_bundle,
+            patient_bundles,
+            period_start=period_start,
+            period_end=period_end,
+            include_evaluated=include_evaluated,
+            measure_key=measure_key,
+            engine=engine,
+            timeout_s=timeout_s,
+        )
+
+
+async def _calculate_on(
+    worker: CqlWorker,
+    measure_bundle: dict[str, Any],
+    patient_bundles: list[dict[str, Any]],
+    *,
+    period_start: str,
+    period_end: str,
+    include_evaluated: bool,
+    measure_key: str | None,
+    engine: Engine,
+    timeout_s: float | None,
+) -> list[PatientResult]:
     if engine == "fqm":
         reference = await worker.request(
             "calculate",
@@ -76,6 +104,7 @@ async def calculate_measure(
     }
     raw: Any = None
     for attempt in range(2):
+        await worker.start()
         send_bundle = attempt > 0 or not worker.has_prepared(key)
         generation = worker.starts
         try:

@@ -1,4 +1,4 @@
-"""Content-addressed ELM cache: in memory, and on disk under a cache dir (default ``var/elm-cache``).
+"""Content-addressed ELM cache: in memory, and on disk under a cache dir (``MEDQC_ELM_CACHE_DIR``).
 
 The key is a SHA-256 over the translator identity, the library's CQL and the CQL of the libraries
 it was translated with, so a change to any of them misses the cache.
@@ -68,16 +68,3 @@ class ElmCache:
 
     def clear_memory(self) -> None:
         self._memory.clear()
-
-
-_DEFAULT: ElmCache | None = None
-
-
-def default_elm_cache() -> ElmCache:
-    """The process-wide cache, under ``MEDQC_ELM_CACHE_DIR`` (default ``var/elm-cache``)."""
-    global _DEFAULT  # noqa: PLW0603 - one cache per process
-    if _DEFAULT is None:
-        from medqc.settings import get_settings
-
-        _DEFAULT = ElmCache(get_settings().elm_cache_dir)
-    return _DEFAULT

@@ -44,6 +44,14 @@ class CqlWorkerError(CqlError):
     """The Node worker died, timed out or spoke out of protocol."""
 
 
+class CqlTimeoutError(CqlWorkerError):
+    """A request ran past its deadline (its process was stopped; other processes are unaffected)."""
+
+
+class CqlBusyError(CqlWorkerError):
+    """Every worker process stayed busy for the whole deadline."""
+
+
 class CqlTranslationError(CqlError):
     """CQL did not translate; ``issues`` carries every error with line/column."""
 

@@ -55,18 +55,46 @@ class TranslatedLibrary(_Model):
         return [e for e in self.errors if e.severity == "error"]
 
 
+class ReportValue(_Model):
+    """A CQL value as a report can state it: a resource reference, a coding, or text."""
+
+    reference: str | None = None
+    system: str | None = None
+    code: str | None = None
+    display: str | None = None
+    text: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Identity of the value (what strata and supplemental-data counts group by)."""
+        if self.reference is not None:
+            return f"ref:{self.reference}"
+        if self.code is not None:
+            return f"code:{self.system or ''}|{self.code}"
+        return f"text:{self.text or ''}"
+
+
 class PopulationResult(_Model):
     population_id: str | None = Field(default=None, alias="populationId")
     population_type: PopulationCode = Field(alias="populationType")
     criteria_expression: str | None = Field(default=None, alias="criteriaExpression")
+    criteria_reference_id: str | None = Field(default=None, alias="criteriaReferenceId")
     result: bool
+    observations: list[float | None] | None = None
 
 
 class StratumResult(_Model):
+    """One stratifier's result for a patient or episode. ``index`` is the stratifier's position in
+    ``Measure.group.stratifier``; ``values`` (patient level) the stratifier expression's non-boolean
+    value, ``components`` the value of each component's expression."""
+
+    index: int | None = None
     strata_id: str | None = Field(default=None, alias="strataId")
     strata_code: str | None = Field(default=None, alias="strataCode")
     result: bool
     applies_result: bool | None = Field(default=None, alias="appliesResult")
+    values: list[ReportValue] | None = None
+    components: list[list[ReportValue]] | None = None
 
 
 class EpisodeResult(_Model):
@@ -76,6 +104,7 @@ class EpisodeResult(_Model):
 
 
 class GroupResult(_Model):
+    group_index: int = Field(alias="groupIndex")
     group_id: str = Field(alias="groupId")
     population_results: list[PopulationResult] = Field(default_factory=list, alias="populationResults")
     episode_results: list[EpisodeResult] = Field(default_factory=list, alias="episodeResults")
@@ -88,3 +117,4 @@ class PatientResult(_Model):
     patient_id: str = Field(alias="patientId")
     groups: list[GroupResult] = Field(default_factory=list)
     evaluated_resource: list[str] = Field(default_factory=list, alias="evaluatedResource")
+    supplemental_data: list[list[ReportValue]] = Field(default_factory=list, alias="supplementalData")

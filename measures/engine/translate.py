@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from measures.engine.elm_cache import ElmCache, default_elm_cache, elm_key
+from measures.engine.elm_cache import elm_key
 from measures.engine.errors import CqlTranslationError
 from measures.engine.models import TranslatedLibrary
-from measures.engine.worker import CqlWorker, get_worker
+from measures.engine.pool import CqlEngine
 
 
 async def translate_cql(
     texts: list[str],
     *,
-    worker: CqlWorker | None = None,
-    cache: ElmCache | None = None,
+    engine: CqlEngine,
     raise_on_error: bool = True,
 ) -> list[TranslatedLibrary]:
     """Translate each CQL text (they may include each other) to ELM JSON, in input order.
@@ -20,7 +19,7 @@ async def translate_cql(
     Cached ELM is reused; only misses go to the worker, in one request. With ``raise_on_error``
     the first library with translator errors raises :class:`CqlTranslationError` (line/column).
     """
-    cache = cache or default_elm_cache()
+    cache = engine.cache
     keys = [elm_key(text, texts) for text in texts]
     results: list[TranslatedLibrary | None] = []
     for key in keys:
@@ -28,7 +27,8 @@ async def translate_cql(
         results.append(None if elm is None else _from_elm(elm))
     missing = [i for i, r in enumerate(results) if r is None]
     if missing:
-        raw = await (worker or get_worker()).request("translate", {"cql": texts})
+        async with engine.lease() as worker:
+            raw = await worker.request("translate", {"cql": texts})
         translated = [TranslatedLibrary.model_validate(item) for item in raw]
         for i in missing:
             results[i] = translated[i]

@@ -1,8 +1,9 @@
-"""Asyncio client of the Node CQL worker (``measures/cql/worker.js``): one process, JSON lines, request ids.
+"""Asyncio client of one Node CQL worker process (``measures/cql/worker.js``): JSON lines, request ids.
 
-The process starts lazily on the first request, is shared by the whole Python process
-(:func:`get_worker`), is restarted when it dies, and every request has a timeout. Many patients go
-in one ``calculate`` request: never a process per patient.
+The process starts lazily on the first request, is restarted when it dies, and every request has a
+timeout (a request past it kills the process, so a runaway evaluation cannot hold it). Many patients
+go in one ``calculate`` request: never a process per patient. :class:`measures.engine.CqlEngine`
+runs a pool of these.
 """
 
 from __future__ import annotations
@@ -11,12 +12,10 @@ import asyncio
 import contextlib
 import itertools
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
-from measures.engine.errors import CqlCalculationError, CqlError, CqlWorkerError
-from medqc.settings import get_settings
+from measures.engine.errors import CqlCalculationError, CqlError, CqlTimeoutError, CqlWorkerError
 
 CQL_DIR = Path(__file__).resolve().parent.parent / "cql"
 WORKER_JS = CQL_DIR / "worker.js"
@@ -26,10 +25,9 @@ _STREAM_LIMIT = 1 << 30  # one response line may carry a whole population's resu
 class CqlWorker:
     """One long-lived ``node worker.js`` process; ``request`` is safe to call concurrently."""
 
-    def __init__(self, *, node: str | None = None, timeout_s: float | None = None) -> None:
-        settings = get_settings()
-        self._node = node or settings.node or shutil.which("node") or "node"
-        self.timeout_s = timeout_s if timeout_s is not None else settings.cql_timeout_s
+    def __init__(self, *, node: str, timeout_s: float) -> None:
+        self._node = node
+        self.timeout_s = timeout_s
         self._proc: asyncio.subprocess.Process | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -49,6 +47,10 @@ class CqlWorker:
 
     def mark_prepared(self, key: str) -> None:
         self._prepared.add(key)
+
+    async def start(self) -> None:
+        """Start the process now if it is not running (requests do it themselves)."""
+        await self._ensure_started()
 
     async def request(self, op: str, payload: dict[str, Any], *, timeout_s: float | None = None) -> Any:
         """Send one request and return its ``result``; raise :class:`CqlError` on failure or timeout.
@@ -77,7 +79,7 @@ class CqlWorker:
         except TimeoutError as exc:
             # A stuck worker would block every later request: kill it, the next request restarts it.
             await self.close()
-            raise CqlWorkerError(
+            raise CqlTimeoutError(
                 f"CQL worker did not answer '{op}' within {timeout_s or self.timeout_s}s"
             ) from exc
         except (BrokenPipeError, ConnectionResetError) as exc:
@@ -174,14 +176,3 @@ def _error_from(detail: dict[str, Any]) -> CqlError:
         location=str(locator) if locator else None,
         code=str(code) if code else None,
     )
-
-
-_WORKER: CqlWorker | None = None
-
-
-def get_worker() -> CqlWorker:
-    """The process-wide worker (created on first use, started on first request)."""
-    global _WORKER  # noqa: PLW0603 - one worker per process is the point
-    if _WORKER is None:
-        _WORKER = CqlWorker()
-    return _WORKER

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from measures.builtin import builtin_resources
+from measures.engine import CqlEngine
 from tests.measures.memory_repo import MemoryRepository
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -25,3 +26,9 @@ def seeded_repo() -> MemoryRepository:
         for resource in case["resources"]:
             repo.put(resource)
     return repo
+
+
+@pytest.fixture(scope="session")
+def cql() -> CqlEngine:
+    """Two worker processes; ELM cached under ``var/elm-cache`` like the app's default."""
+    return CqlEngine(node=None, timeout_s=300, elm_cache_dir="var/elm-cache", processes=2)

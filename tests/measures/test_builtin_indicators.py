@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from measures.engine import CqlEngine
 from measures.evaluate import evaluate_measure
 from tests.measures.conftest import indicator_cases
 from tests.measures.memory_repo import MemoryRepository
@@ -18,10 +19,11 @@ def counts(group: dict[str, Any]) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c['measure']}/{c['case']}" for c in CASES])
-async def test_indicator_case(seeded_repo: MemoryRepository, case: dict[str, Any]) -> None:
+async def test_indicator_case(seeded_repo: MemoryRepository, cql: CqlEngine, case: dict[str, Any]) -> None:
     pid = case["resources"][0]["id"]
     report = await evaluate_measure(
         seeded_repo,
+        cql=cql,
         measure_id=case["measure"],
         period_start="2024",
         period_end="2024",

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from measures.builtin import builtin_resources
-from measures.engine import CqlWorkerError, get_worker
+from measures.engine import CqlEngine, CqlWorkerError
 from measures.engine.calculate import calculate_measure
 from measures.evaluate import evaluate_measure
 from measures.measure_bundle import build_measure_bundle
@@ -26,7 +26,9 @@ def _outcome(report: dict[str, Any]) -> tuple[Any, Any]:
 
 
 @pytest.mark.parametrize("measure_id", MEASURES)
-async def test_prepared_path_agrees_with_stock_fqm(seeded_repo: MemoryRepository, measure_id: str) -> None:
+async def test_prepared_path_agrees_with_stock_fqm(
+    seeded_repo: MemoryRepository, cql: CqlEngine, measure_id: str
+) -> None:
     args: dict[str, Any] = {
         "measure_id": measure_id,
         "period_start": "2024",
@@ -34,22 +36,24 @@ async def test_prepared_path_agrees_with_stock_fqm(seeded_repo: MemoryRepository
         "report_type": "subject-list",
         "subject": None,
     }
-    lean = await evaluate_measure(seeded_repo, **args, engine="prepared")
-    stock = await evaluate_measure(seeded_repo, **args, engine="fqm")
+    lean = await evaluate_measure(seeded_repo, cql=cql, **args, engine="prepared")
+    stock = await evaluate_measure(seeded_repo, cql=cql, **args, engine="fqm")
     assert _outcome(lean) == _outcome(stock)
     assert any(p["count"] for g in lean["group"] for p in g["population"])
 
 
 async def test_prepared_measure_is_sent_again_to_a_restarted_worker(seeded_repo: MemoryRepository) -> None:
+    cql = CqlEngine(node=None, timeout_s=300, elm_cache_dir="var/elm-cache", processes=1)
     measure = await seeded_repo.read("Measure", "medqc-pci-angiographic-success")
-    prepared = await build_measure_bundle(seeded_repo, measure)
+    prepared = await build_measure_bundle(seeded_repo, measure, engine=cql)
     ids = [p["id"] for p in (await seeded_repo.search("Patient", [("_count", "1000")])).matches]
     bundles = await patient_bundles(seeded_repo, ids, prepared.data_types)
-    worker = get_worker()
+    (worker,) = cql.workers
     kwargs: dict[str, Any] = {
         "period_start": "2024-01-01",
         "period_end": "2024-12-31",
         "include_evaluated": False,
+        "cql": cql,
     }
     first = await calculate_measure(prepared.bundle, bundles, measure_key=prepared.key, **kwargs)
     assert worker.has_prepared(prepared.key)
@@ -60,14 +64,21 @@ async def test_prepared_measure_is_sent_again_to_a_restarted_worker(seeded_repo:
     assert again == first
     assert worker.pid != pid
     assert worker.has_prepared(prepared.key)
+    await cql.close()
 
 
-async def test_unknown_measure_key_is_a_worker_error() -> None:
+async def test_unknown_measure_key_is_a_worker_error(cql: CqlEngine) -> None:
     with pytest.raises(CqlWorkerError) as info:
-        await get_worker().request(
-            "calculate",
-            {"measureKey": "no-such-key", "patientBundles": [], "periodStart": "2024", "periodEnd": "2024"},
-        )
+        async with cql.lease() as worker:
+            await worker.request(
+                "calculate",
+                {
+                    "measureKey": "no-such-key",
+                    "patientBundles": [],
+                    "periodStart": "2024",
+                    "periodEnd": "2024",
+                },
+            )
     assert info.value.code == "unknown-measure"
 
 

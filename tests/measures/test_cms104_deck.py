@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from measures.engine import ElmCache, translate_cql
+from measures.engine import CqlEngine, ElmCache, translate_cql
 from measures.engine.worker import CQL_DIR
 from measures.evaluate import evaluate_measure
 from tests.measures.memory_repo import MemoryRepository
@@ -117,10 +117,11 @@ def test_deck_has_every_case() -> None:
 
 @needs_deck
 @pytest.mark.parametrize("case_dir", deck_cases(), ids=lambda p: p.name[:8])
-async def test_cms104_case(deck_repo: MemoryRepository, case_dir: Path) -> None:
+async def test_cms104_case(deck_repo: MemoryRepository, cql: CqlEngine, case_dir: Path) -> None:
     expected = _expected(case_dir)
     report = await evaluate_measure(
         deck_repo,
+        cql=cql,
         measure_id=MEASURE_ID,
         period_start=expected["period"]["start"],
         period_end=expected["period"]["end"],
@@ -131,11 +132,12 @@ async def test_cms104_case(deck_repo: MemoryRepository, case_dir: Path) -> None:
 
 
 @needs_deck
-async def test_cms104_population_is_the_sum_of_the_cases(deck_repo: MemoryRepository) -> None:
+async def test_cms104_population_is_the_sum_of_the_cases(deck_repo: MemoryRepository, cql: CqlEngine) -> None:
     cases = deck_cases()
     period = _expected(cases[0])["period"]
     report = await evaluate_measure(
         deck_repo,
+        cql=cql,
         measure_id=MEASURE_ID,
         period_start=period["start"],
         period_end=period["end"],

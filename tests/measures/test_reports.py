@@ -8,6 +8,7 @@ import pytest
 from fhir.resources.R4B.measurereport import MeasureReport
 
 from fhir_ops.errors import BadRequest, NotFound
+from measures.engine import CqlEngine
 from measures.evaluate import evaluate_measure
 from measures.scoring import proportion_score
 from tests.measures.memory_repo import MemoryRepository
@@ -40,9 +41,10 @@ def test_zero_divisor_has_no_score(counts: dict[str, int]) -> None:
     assert proportion_score(counts) is None
 
 
-async def test_population_summary_counts_encounters(seeded_repo: MemoryRepository) -> None:
+async def test_population_summary_counts_encounters(seeded_repo: MemoryRepository, cql: CqlEngine) -> None:
     report = await evaluate_measure(
         seeded_repo,
+        cql=cql,
         measure_id="medqc-pci-angiographic-success",
         period_start="2024-01-01",
         period_end="2024-12-31",
@@ -63,9 +65,10 @@ async def test_population_summary_counts_encounters(seeded_repo: MemoryRepositor
     assert "evaluatedResource" not in report
 
 
-async def test_subject_list_references_contained_lists(seeded_repo: MemoryRepository) -> None:
+async def test_subject_list_references_contained_lists(seeded_repo: MemoryRepository, cql: CqlEngine) -> None:
     report = await evaluate_measure(
         seeded_repo,
+        cql=cql,
         measure_id="medqc-stemi-discharge-medications",
         period_start="2024",
         period_end="2024",
@@ -84,9 +87,10 @@ async def test_subject_list_references_contained_lists(seeded_repo: MemoryReposi
     assert aspirin["measureScore"]["value"] == 1.0
 
 
-async def test_stratifier_counts(seeded_repo: MemoryRepository) -> None:
+async def test_stratifier_counts(seeded_repo: MemoryRepository, cql: CqlEngine) -> None:
     report = await evaluate_measure(
         seeded_repo,
+        cql=cql,
         measure_id="medqc-cap-severity",
         period_start="2024",
         period_end="2024",
@@ -101,7 +105,7 @@ async def test_stratifier_counts(seeded_repo: MemoryRepository) -> None:
     assert counts["numerator"] == 1
 
 
-async def test_group_subject_and_individual_evidence(seeded_repo: MemoryRepository) -> None:
+async def test_group_subject_and_individual_evidence(seeded_repo: MemoryRepository, cql: CqlEngine) -> None:
     seeded_repo.put(
         {
             "resourceType": "Group",
@@ -116,6 +120,7 @@ async def test_group_subject_and_individual_evidence(seeded_repo: MemoryReposito
     )
     summary = await evaluate_measure(
         seeded_repo,
+        cql=cql,
         measure_url="http://medqc.org/fhir/Measure/medqc-nvaf-stroke-risk",
         period_start="2024",
         period_end="2024",
@@ -126,6 +131,7 @@ async def test_group_subject_and_individual_evidence(seeded_repo: MemoryReposito
     assert pop(summary["group"][0], "denominator")["count"] == 2
     individual = await evaluate_measure(
         seeded_repo,
+        cql=cql,
         measure_id="medqc-nvaf-stroke-risk",
         period_start="2024",
         period_end="2024",
@@ -137,9 +143,10 @@ async def test_group_subject_and_individual_evidence(seeded_repo: MemoryReposito
     assert {"Patient/nvaf-pos", "Encounter/nvaf-pos-enc"} <= refs, refs
 
 
-async def test_zero_denominator_report_has_no_score(seeded_repo: MemoryRepository) -> None:
+async def test_zero_denominator_report_has_no_score(seeded_repo: MemoryRepository, cql: CqlEngine) -> None:
     report = await evaluate_measure(
         seeded_repo,
+        cql=cql,
         measure_id="medqc-stroke-nihss",
         period_start="2023",
         period_end="2023",
@@ -162,7 +169,7 @@ async def test_zero_denominator_report_has_no_score(seeded_repo: MemoryRepositor
     ],
 )
 async def test_bad_input(
-    seeded_repo: MemoryRepository, kwargs: dict[str, Any], error: type[Exception]
+    seeded_repo: MemoryRepository, cql: CqlEngine, kwargs: dict[str, Any], error: type[Exception]
 ) -> None:
     args: dict[str, Any] = {
         "period_start": "2024",
@@ -171,4 +178,4 @@ async def test_bad_input(
         "subject": None,
     }
     with pytest.raises(error):
-        await evaluate_measure(seeded_repo, **{**args, **kwargs})
+        await evaluate_measure(seeded_repo, cql=cql, **{**args, **kwargs})
