@@ -5,6 +5,7 @@ from __future__ import annotations
 from cds_services.cards import build_cards
 from cds_services.errors import CdsNotConfiguredError
 from cds_services.service import CdsService, HookCall, HookOutcome, IssuedCard
+from cds_services.services.discharge_docs import discharge_doc_cards
 
 SERVICE_ID = "medqc-discharge-qc"
 
@@ -34,6 +35,7 @@ async def handle(call: HookCall) -> HookOutcome:
         )
         for card, finding in build_cards(findings, call.cards)
     ]
+    issued += await discharge_doc_cards(record, call.cards, encounter_id)
     return HookOutcome(issued=issued)
 
 

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.skipif(
     not (SHARED / "icd").exists(), reason="../shared/data is not beside the repository"
 )
 TIMEOUT = 120
+EMPTY_PREFETCH = ("conditions", "observations", "procedures", "medicationRequests")
 
 
 @pytest.fixture(scope="module")
@@ -168,3 +169,41 @@ def test_capability_statement_lists_the_operations(fhir: str) -> None:
     }
     names |= {op["name"] for rest in cap["rest"] for op in rest.get("operation", [])}
     assert {"draft-discharge-summary", "cdi-review", "icd-suggest"} <= names
+
+
+def test_discharge_hook_offers_draft_cdi_and_icd_cards(fhir: str, record: LabelledRecord) -> None:
+    patient, encounter, note = record.resources()
+    request = {
+        "hook": "encounter-discharge",
+        "hookInstance": "d1f3c1f0-0000-4000-8000-000000000001",
+        "context": {
+            "userId": "Practitioner/doc-1",
+            "patientId": patient["id"],
+            "encounterId": encounter["id"],
+        },
+        "prefetch": {
+            "patient": patient,
+            "encounter": encounter,
+            "documentReferences": {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "entry": [{"resource": note}],
+            },
+            **{k: {"resourceType": "Bundle", "type": "searchset", "entry": []} for k in EMPTY_PREFETCH},
+        },
+    }
+    base = fhir.removesuffix("/fhir")
+    resp = httpx.post(f"{base}/cds-services/medqc-discharge-qc", json=request, timeout=TIMEOUT)
+    assert resp.status_code == 200, resp.text[:500]
+    cards = resp.json()["cards"]
+    draft = next(c for c in cards if c["summary"].startswith("出院记录草稿"))
+    assert draft["links"]
+    assert draft["suggestions"][0]["actions"][0]["resource"]["resourceType"] == "DocumentReference"
+    cdi = [c for c in cards if c["summary"].startswith("病历文书待完善")]
+    assert {c["source"]["topic"]["code"] for c in cdi} == record.cdi
+    order = {"critical": 0, "warning": 1, "info": 2}
+    assert [order[c["indicator"]] for c in cdi] == sorted(order[c["indicator"]] for c in cdi)
+    icd = next(c for c in cards if c["summary"].startswith("建议的ICD-10编码"))
+    created = [s["actions"][0]["resource"] for s in icd["suggestions"]]
+    assert all(r["resourceType"] == "Condition" for r in created)
+    assert record.primary in {r["code"]["coding"][0]["code"] for r in created}
