@@ -40,6 +40,7 @@ class Sentence:
     index: int = 0  # position in Document.sentences
     aliases: frozenset[str] = frozenset()  # the section and what it counts as (出院记录 → 出院医嘱 …)
     report: bool = False  # in a pathology or imaging report
+    earlier: bool = False  # a present-illness sentence about an earlier stay (3年前行PCI术)
     _split: list[tuple[Clause, ...]] = field(default_factory=list, compare=False, repr=False)
 
     @property
@@ -167,6 +168,31 @@ def _bounded(
     return out
 
 
+#: Sections whose sentences may tell of an earlier stay (the history itself is 既往史).
+_EPISODE_SECTIONS = frozenset({"现病史", "主诉", None})
+
+
+def _earlier_episode(sentence: str, rules: TextRules) -> bool:
+    """Whether ``sentence`` opens with an earlier episode of care elsewhere (3年前于外院行PCI术) and does
+    not tell of this stay.
+
+    >>> rules = text_rules()
+    >>> _earlier_episode("3年前于外院行PCI术。", rules), _earlier_episode("3天前外院治疗后入院。", rules)
+    (True, False)
+    >>> _earlier_episode("2小时前外院予阿司匹林。", rules)
+    False
+    >>> _earlier_episode("现病史：半年前当地行ERCP", rules)
+    True
+    >>> _earlier_episode("3月前外院穿刺病理示腺癌。", rules)
+    False
+    """
+    if rules.earlier_episode is None or re.search(rules.earlier_episode, sentence) is None:
+        return False
+    if not any(p in sentence for p in rules.elsewhere):
+        return False
+    return not any(p in sentence for p in (*rules.this_stay, *rules.findings))
+
+
 def analyse(text: str, rules: TextRules | None = None) -> Document:
     """Sentences (split at 。！？ and line breaks) with their clauses (split at ，；、:) and sections.
 
@@ -182,7 +208,9 @@ def analyse(text: str, rules: TextRules | None = None) -> Document:
         section = doc.section_at(lo)
         aliases, report = rules.aliases(section), rules.is_report(section)
         for s_start, s_end in _bounded(text, _spans(text, lo, hi, _SENTENCE_END), MAX_SENTENCE, _CLAUSE_END):
+            body = text[s_start:s_end]
+            earlier = section in _EPISODE_SECTIONS and _earlier_episode(body, rules)
             doc.sentences.append(
-                Sentence(s_start, s_end, text[s_start:s_end], section, len(doc.sentences), aliases, report)
+                Sentence(s_start, s_end, body, section, len(doc.sentences), aliases, report, earlier)
             )
     return doc

@@ -100,6 +100,21 @@ class TextRules(_Strict):
         "a mention after one is read by the report conventions",
     )
 
+    earlier_episode: str | None = Field(
+        default=None,
+        description="regex: a present-illness sentence opening with an earlier episode (3年前行PCI术) "
+        "counts as history for entries that exclude 既往史",
+    )
+    this_stay: list[str] = Field(
+        default_factory=list, description="phrases that keep such a sentence in this stay (入院, 收入)"
+    )
+    elsewhere: list[str] = Field(
+        default_factory=list, description="care given elsewhere (外院, 当地医院): needed for an earlier stay"
+    )
+    findings: list[str] = Field(
+        default_factory=list, description="a finding or diagnosis (病理示, 发现): such a sentence stays"
+    )
+
     def aliases(self, section: str | None) -> frozenset[str]:
         """``section`` and the sections its text counts as (出院记录 → 出院情况, 出院医嘱)."""
         if section is None:

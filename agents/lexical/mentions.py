@@ -262,6 +262,8 @@ def later_stop(mention: Mention, limit: int, cues: CueSet) -> tuple[int, int] | 
 
 
 _CUE_SETS: dict[int, tuple[LexiconEntry, CueSet, CueSet]] = {}
+#: The history section: an entry excluding it is about this stay (treatments, procedures, tests).
+_HISTORY = "既往史"
 
 
 def cue_set(entry: LexiconEntry, *, report: bool = False) -> CueSet:
@@ -327,6 +329,8 @@ def find_mentions(
             continue
         if not sentence.aliases.isdisjoint(entry.exclude_sections):
             continue
+        if sentence.earlier and _HISTORY in entry.exclude_sections:
+            continue  # an earlier stay (3年前行PCI术) is history for this entry
         clause = sentence.clause_at(m.start())
         if entry.exclude and contains_any(clause.text, entry.exclude):
             continue

@@ -68,3 +68,19 @@ def test_report_conventions(text: str, polarity: str) -> None:
     entry = LexiconEntry(terms=["腺癌"])
     doc = analyse(text)
     assert [m.polarity for m in find_mentions(entry, doc)] == [polarity]
+
+
+@pytest.mark.parametrize(
+    ("text", "counted"),
+    [
+        ("现病史：3年前于外院行PCI术，术后规律服药。1天前再发胸痛入院。", False),
+        ("现病史：患者2小时前外院行PCI术后转入我院。", True),
+        ("现病史：1周前胸痛，当地医院予溶栓，今为进一步诊治收入院。", True),
+        ("诊疗经过：入院后急诊行PCI术。", True),
+    ],
+)
+def test_an_earlier_stay_in_the_present_illness_is_history_for_treatments(text: str, counted: bool) -> None:
+    """N 天/周/月/年前 care elsewhere is an earlier stay; hours, this admission or its work-up are not."""
+    entry = LexiconEntry(terms=["PCI", "溶栓"], exclude_sections=["既往史"])
+    found = find_mentions(entry, analyse(text))
+    assert bool(found) == counted, found
