@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from agents.qc_evaluate import Policy, qc_evaluate
+from agents.qc_evaluate import Judge, Policy, QcResult, qc_judge
 from fhir_ops.data_access.record import EncounterRecord
 from fhir_ops.errors import FhirError
 from fhir_ops.store.protocol import ResourceRepository
@@ -62,11 +62,20 @@ def _ext(report: dict[str, Any], url: str) -> Any:
 
 
 async def store_reports(
-    repo: ResourceRepository, encounter_id: str, bundle: dict[str, Any], *, digest: str, policy: str
+    repo: ResourceRepository,
+    encounter_id: str,
+    bundle: dict[str, Any],
+    *,
+    digest: str,
+    policy: str,
+    observations: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Keep the latest report of each measure for the encounter (one versioned resource per pair),
-    in one transaction."""
-    entries = []
+    """Keep the latest fact Observations and report of each measure for the encounter (one versioned
+    resource each: a changed record supersedes them), in one transaction."""
+    entries = [
+        {"resource": obs, "request": {"method": "PUT", "url": f"Observation/{obs['id']}"}}
+        for obs in observations or []
+    ]
     for entry in bundle.get("entry") or []:
         report = _stamp(dict(entry["resource"]), digest, policy)
         report["id"] = report_id(encounter_id, report)
@@ -84,12 +93,14 @@ class DischargeJudge:
         self,
         repo: ResourceRepository,
         *,
+        judge: Judge,
         fast: Policy,
         full: Policy | None = None,
         spawn: Callable[[Coroutine[Any, Any, None]], Any] | None = None,
         store_retry_s: tuple[float, ...] = STORE_RETRY_S,
     ) -> None:
         self.repo = repo
+        self.judge = judge
         self.fast = fast
         self.full = full
         self.store_retry_s = store_retry_s
@@ -101,13 +112,20 @@ class DischargeJudge:
         digest = record_hash(record)
         encounter_id = (record.encounter or {}).get("id")
         # Reports are validated where they are served as FHIR ($qc-evaluate); here they become cards.
-        bundle = await qc_evaluate(
-            record, measures=None, denominator_asserted=False, policy=self.fast, validate=False
+        result = await qc_judge(
+            record,
+            measures=None,
+            denominator_asserted=False,
+            policy=self.fast,
+            judge=self.judge,
+            digest=digest,
+            validate=False,
         )
+        bundle = result.bundle
         if encounter_id:
             if self.full is not None:
                 bundle = await self._prefer_refined(encounter_id, bundle, digest)
-            self._background(self._keep(encounter_id, bundle, digest, "fast"))
+            self._background(self._keep(encounter_id, result, digest, "fast"))
             if self.full is not None:
                 self._background(self._refine(record, encounter_id, digest))
         return bundle
@@ -138,18 +156,26 @@ class DischargeJudge:
                 entries.append(entry)
         return {**bundle, "entry": entries}
 
-    async def _keep(self, encounter_id: str, bundle: dict[str, Any], digest: str, policy: str) -> None:
+    async def _keep(self, encounter_id: str, result: QcResult, digest: str, policy: str) -> None:
         """Store the judgement, retrying while the database is unavailable; it counts as stored only
         once the write succeeded, so a later hook for the same record stores it if every try failed."""
         if self._stored.get(encounter_id) == (digest, policy):
             return  # this very judgement is already stored
+        bundle = result.bundle
         fresh = {
             **bundle,
             "entry": [e for e in bundle.get("entry") or [] if _ext(e["resource"], EXT_POLICY) != "full"],
         }
         for delay in (*self.store_retry_s, None):
             try:
-                await store_reports(self.repo, encounter_id, fresh, digest=digest, policy=policy)
+                await store_reports(
+                    self.repo,
+                    encounter_id,
+                    fresh,
+                    digest=digest,
+                    policy=policy,
+                    observations=result.observations,
+                )
             except FhirError as exc:  # the hook has answered; the review page waits for a retry
                 log.warning("could not store QC reports", extra={"error": type(exc).__name__})
                 if delay is None:
@@ -164,8 +190,15 @@ class DischargeJudge:
     async def _refine(self, record: EncounterRecord, encounter_id: str, digest: str) -> None:
         assert self.full is not None
         try:
-            bundle = await qc_evaluate(record, measures=None, denominator_asserted=False, policy=self.full)
+            result = await qc_judge(
+                record,
+                measures=None,
+                denominator_asserted=False,
+                policy=self.full,
+                judge=self.judge,
+                digest=digest,
+            )
         except Exception:
             log.exception("background QC refinement failed")
             return
-        await self._keep(encounter_id, bundle, digest, "full")
+        await self._keep(encounter_id, result, digest, "full")

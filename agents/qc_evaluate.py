@@ -1,20 +1,36 @@
-"""``$qc-evaluate``: judge an encounter against catalog indicators (facts → rules) as MeasureReports."""
+"""``$qc-evaluate``: verify an encounter's facts, state them as Observations, judge with the indicator CQL.
+
+The steps: the indicators whose denominator the encounter may belong to → each indicator's facts
+verified (coded data, then the notes) → one fact Observation per fact (and one for the denominator
+placement) → the indicators' CQL evaluated over the record and those Observations → one individual
+MeasureReport per indicator. The judging step is a seam (:class:`Judge`): production uses the CQL
+(:class:`CqlJudge`); :class:`RuleOracle` applies the spec rules in Python, for ``medqc eval`` and as the
+oracle of the differential test.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import asyncio
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from fhir.resources.R4B.bundle import Bundle
 
-from agents.denominator import applicable, may_belong
-from agents.qc_report import Outcome, measure_report
+from agents.denominator import applicable
+from agents.fact_observations import indicator_observations
+from agents.qc_report import measure_report
 from agents.verifiers.base import FactVerdict
 from agents.verifiers.context import EvidenceStats, VerificationContext
 from fhir_ops.data_access.record import EncounterRecord
 from measures.catalog import indicator_specs
-from measures.catalog import rules as rule_lang
+from measures.catalog.evaluation import CatalogEngine, disease_of
+from measures.catalog.outcome import Outcome, judge_by_rule
 from measures.catalog.schema import FactSpec, IndicatorSpec
+
+#: Placeholder ids for a record that arrives without a Patient or an Encounter id (system level).
+ANONYMOUS_PATIENT = "qc-patient"
+ANONYMOUS_ENCOUNTER = "qc-encounter"
 
 
 class Policy(Protocol):
@@ -23,43 +39,190 @@ class Policy(Protocol):
     async def verify_all(self, facts: list[FactSpec], ctx: VerificationContext) -> dict[str, FactVerdict]: ...
 
 
-def judge(
-    spec: IndicatorSpec, verdicts: dict[str, FactVerdict], *, denominator_asserted: bool, may: bool
-) -> Outcome:
-    """Populations from the fact verdicts; unknown numerators count per ``spec.on_unknown``."""
-    values = {k: v.value for k, v in verdicts.items()}
-    review = False
-    if denominator_asserted:
-        ip, denominator = 1, 1
-    else:
-        ip = int(may)
-        denominator = ip
-        if ip and spec.denominator.rule:
-            den = rule_lang.evaluate(rule_lang.parse(spec.denominator.rule), values)
-            review = den.value is None or den.assumed
-            denominator = int(den.value is not False)
-    num = rule_lang.evaluate(rule_lang.parse(spec.rule), values)
-    review = bool(denominator) and (review or num.value is None or num.assumed)
-    met = num.value if num.value is not None else spec.on_unknown
-    return Outcome(ip, denominator, int(bool(denominator) and met), num.value, review)
+@dataclass(slots=True)
+class VerifiedIndicator:
+    """One indicator's verified facts for the encounter, as verdicts and as fact Observations."""
+
+    spec: IndicatorSpec
+    placement: FactVerdict
+    verdicts: dict[str, FactVerdict]
+    observations: list[dict[str, Any]]
+    stats: EvidenceStats
 
 
-async def evaluate_one(
-    spec: IndicatorSpec, ctx: VerificationContext, policy: Policy, *, denominator_asserted: bool
-) -> tuple[dict[str, Any], Outcome, dict[str, FactVerdict]]:
-    may = denominator_asserted or may_belong(spec, ctx.record)
+class Judge(Protocol):
+    """Places the encounter in each indicator's populations from its verified facts."""
+
+    async def judge(self, record: EncounterRecord, verified: list[VerifiedIndicator]) -> list[Outcome]: ...
+
+
+class RuleOracle:
+    """The spec rules evaluated in Python (three-valued): the reference the CQL is tested against."""
+
+    async def judge(self, record: EncounterRecord, verified: list[VerifiedIndicator]) -> list[Outcome]:
+        return [
+            judge_by_rule(
+                v.spec, {k: f.value for k, f in v.verdicts.items()}, placed=v.placement.value is True
+            )
+            for v in verified
+        ]
+
+
+def stay_bounds(encounter: dict[str, Any]) -> tuple[str, str]:
+    """The measurement period of a single-encounter judgement: the stay's days, widened by a day on each
+    side so that a date-only or time-zoned period end is certainly inside (the bundle holds no other
+    encounter)."""
+    period = encounter.get("period") or {}
+    start = date.fromisoformat(str(period.get("start") or period.get("end"))[:10]) - timedelta(days=1)
+    end = date.fromisoformat(str(period.get("end") or period.get("start"))[:10]) + timedelta(days=1)
+    return f"{start.isoformat()}T00:00:00.000Z", f"{end.isoformat()}T23:59:59.999Z"
+
+
+def engine_bundle(record: EncounterRecord, observations: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
+    """The patient Bundle the CQL runs over: the record's resources and the fact Observations; a
+    record without a Patient, an encounter id or a stay period gets placeholders (never stored)."""
+    encounter = dict(record.encounter or {"resourceType": "Encounter", "status": "finished"})
+    encounter.setdefault("id", ANONYMOUS_ENCOUNTER)
+    if not (encounter.get("period") or {}).get("start") and not (encounter.get("period") or {}).get("end"):
+        today = datetime.now(UTC).date().isoformat()
+        encounter["period"] = {"start": today, "end": today}
+    patient = record.patient or {"resourceType": "Patient", "id": ANONYMOUS_PATIENT}
+    others = [r for r in record.resources() if r is not record.patient and r is not record.encounter]
+    resources = [patient, encounter, *others, *observations]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"fullUrl": f"{r['resourceType']}/{r.get('id')}", "resource": r} for r in resources],
+    }
+    return bundle, str(encounter["id"])
+
+
+class CqlJudge:
+    """The indicators' CQL on the engine: one run per disease involved, diseases in parallel."""
+
+    def __init__(self, engine: CatalogEngine) -> None:
+        self.engine = engine
+
+    async def judge(self, record: EncounterRecord, verified: list[VerifiedIndicator]) -> list[Outcome]:
+        if not verified:
+            return []
+        observations = [o for v in verified for o in v.observations]
+        bundle, encounter_id = engine_bundle(record, observations)
+        start, end = stay_bounds(bundle["entry"][1]["resource"])
+        by_disease: dict[str, list[IndicatorSpec]] = {}
+        for v in verified:
+            by_disease.setdefault(v.spec.disease, []).append(v.spec)
+
+        async def run(specs: list[IndicatorSpec]) -> dict[tuple[str, str], Outcome]:
+            (result,) = await self.engine.outcomes(
+                disease_of(specs[0]),
+                [(bundle, [encounter_id])],
+                period_start=start,
+                period_end=end,
+                indicators=specs,
+            )
+            return result
+
+        merged: dict[tuple[str, str], Outcome] = {}
+        for part in await asyncio.gather(*(run(specs) for specs in by_disease.values())):
+            merged.update(part)
+        return [merged[(v.spec.id, encounter_id)] for v in verified]
+
+
+async def verify_indicator(
+    spec: IndicatorSpec,
+    ctx: VerificationContext,
+    policy: Policy,
+    *,
+    placed: bool,
+    asserted: bool,
+    digest: str | None,
+) -> VerifiedIndicator:
     before = replace(ctx.stats)
-    verdicts = await policy.verify_all(spec.all_facts, ctx.for_indicator(spec)) if may else {}
-    outcome = judge(spec, verdicts, denominator_asserted=denominator_asserted, may=may)
+    verdicts = await policy.verify_all(spec.all_facts, ctx.for_indicator(spec)) if placed else {}
+    placement = FactVerdict(
+        fact_id="diagnosis",
+        value=placed,
+        method="none" if asserted else "lexical",
+        confidence=1.0,
+        detail="asserted by the caller" if asserted else "diagnosis codes or diagnosis named in the notes",
+    )
     stats = EvidenceStats(
         quotes_checked=ctx.stats.quotes_checked - before.quotes_checked,
         quotes_discarded=ctx.stats.quotes_discarded - before.quotes_discarded,
         verdicts_voided=ctx.stats.verdicts_voided - before.verdicts_voided,
     )
-    report = measure_report(
-        spec, ctx.record, verdicts, outcome, denominator_asserted=denominator_asserted, stats=stats
+    observations = indicator_observations(spec, verdicts, placement, ctx.record, digest=digest)
+    return VerifiedIndicator(spec, placement, verdicts, observations, stats)
+
+
+async def verify_record(
+    record: EncounterRecord,
+    measures: list[IndicatorSpec] | None,
+    *,
+    policy: Policy,
+    denominator_asserted: bool,
+    digest: str | None,
+) -> list[VerifiedIndicator]:
+    """Verify the facts of ``measures`` (None: every indicator whose denominator the encounter may belong
+    to) for the record, sharing one verification context (facts shared by indicators run once)."""
+    placed = {s.id for s in applicable(indicator_specs(), record)}
+    specs = measures if measures is not None else [s for s in indicator_specs() if s.id in placed]
+    ctx = VerificationContext(record=record)
+    return [
+        await verify_indicator(
+            spec,
+            ctx,
+            policy,
+            placed=denominator_asserted or spec.id in placed,
+            asserted=denominator_asserted,
+            digest=digest,
+        )
+        for spec in specs
+    ]
+
+
+@dataclass(slots=True)
+class QcResult:
+    """What a judgement produced: the report Bundle and the fact Observations behind it."""
+
+    bundle: dict[str, Any]
+    observations: list[dict[str, Any]]
+
+
+async def qc_judge(
+    record: EncounterRecord,
+    *,
+    measures: list[IndicatorSpec] | None,
+    denominator_asserted: bool,
+    policy: Policy,
+    judge: Judge,
+    digest: str | None = None,
+    validate: bool = True,
+) -> QcResult:
+    """Judge ``record`` against ``measures`` (None: every indicator whose denominator the encounter may
+    belong to). With ``denominator_asserted`` the caller has placed the encounter in each denominator and
+    only the numerator is judged. Reports are validated with ``fhir.resources.R4B`` when ``validate``."""
+    verified = await verify_record(
+        record, measures, policy=policy, denominator_asserted=denominator_asserted, digest=digest
     )
-    return report, outcome, verdicts
+    outcomes = await judge.judge(record, verified)
+    entries = []
+    for v, outcome in zip(verified, outcomes, strict=True):
+        report = measure_report(
+            v.spec,
+            record,
+            v.observations[1:],
+            outcome,
+            placement=v.observations[0],
+            denominator_asserted=denominator_asserted,
+            stats=v.stats,
+        )
+        entries.append({"fullUrl": f"urn:uuid:{report['id']}", "resource": report})
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "collection", "entry": entries}
+    if validate:
+        Bundle.model_validate(bundle)
+    return QcResult(bundle, [o for v in verified for o in v.observations])
 
 
 async def qc_evaluate(
@@ -68,21 +231,16 @@ async def qc_evaluate(
     measures: list[IndicatorSpec] | None,
     denominator_asserted: bool,
     policy: Policy,
+    judge: Judge,
     validate: bool = True,
 ) -> dict[str, Any]:
-    """A Bundle (collection) of individual MeasureReports, one per measure.
-
-    ``measures`` None means every catalog indicator whose denominator the encounter may belong to.
-    With ``denominator_asserted`` the caller has placed the encounter in each denominator and only the
-    numerator is judged. Reports are validated with ``fhir.resources.R4B`` when ``validate``.
-    """
-    specs = measures if measures is not None else applicable(indicator_specs(), record)
-    ctx = VerificationContext(record=record)
-    entries = []
-    for spec in specs:
-        report, _, _ = await evaluate_one(spec, ctx, policy, denominator_asserted=denominator_asserted)
-        entries.append({"fullUrl": f"urn:uuid:{report['id']}", "resource": report})
-    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "collection", "entry": entries}
-    if validate:
-        Bundle.model_validate(bundle)
-    return bundle
+    """A Bundle (collection) of individual MeasureReports, one per measure (see :func:`qc_judge`)."""
+    result = await qc_judge(
+        record,
+        measures=measures,
+        denominator_asserted=denominator_asserted,
+        policy=policy,
+        judge=judge,
+        validate=validate,
+    )
+    return result.bundle

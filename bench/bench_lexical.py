@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from agents.methods import policy_for
-from agents.qc_evaluate import qc_evaluate
+from agents.qc_evaluate import RuleOracle, qc_evaluate
 from fhir_ops.data_access.record import record_from_resources
 from measures.catalog import spec_for
 from medqc.commands.eval_cmd import load_rows, row_bundle
@@ -33,7 +33,9 @@ async def bench(dataset: Path, repeat: int) -> dict[str, float]:
     for _ in range(repeat):
         for record, spec in cases:
             assert spec is not None
-            await qc_evaluate(record, measures=[spec], denominator_asserted=True, policy=policy)
+            await qc_evaluate(
+                record, measures=[spec], denominator_asserted=True, policy=policy, judge=RuleOracle()
+            )
     wall = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
     n = len(cases) * repeat

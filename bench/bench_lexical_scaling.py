@@ -19,7 +19,7 @@ import time
 from agents.lexical.document import analyse
 from agents.lexical.normalize import fold_for_matching
 from agents.methods import policy_for
-from agents.qc_evaluate import qc_evaluate
+from agents.qc_evaluate import RuleOracle, qc_evaluate
 from fhir_ops.data_access.record import record_from_resources
 from measures.catalog import indicator_specs, spec_for
 from measures.catalog.schema import IndicatorSpec
@@ -69,7 +69,9 @@ async def measure(spec: IndicatorSpec, size: int) -> dict[str, float | int]:
     analyse(fold_for_matching(text))
     cpu1 = time.process_time()
     record = record_from_resources(row_bundle({"patient note": text}, 0))
-    await qc_evaluate(record, measures=[spec], denominator_asserted=True, policy=policy)
+    await qc_evaluate(
+        record, measures=[spec], denominator_asserted=True, policy=policy, judge=RuleOracle()
+    )
     cpu2 = time.process_time()
     return {
         "bytes": len(text.encode("utf-8")),

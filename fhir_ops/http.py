@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode
 
@@ -124,7 +124,7 @@ def searchset(
     return bundle
 
 
-def build_router() -> APIRouter:
+def build_router(operations: Iterable[Operation] = ()) -> APIRouter:
     router = APIRouter(prefix="/fhir", tags=["fhir"], responses=_ERRORS)
 
     @router.get("/metadata", summary="CapabilityStatement")
@@ -137,7 +137,7 @@ def build_router() -> APIRouter:
         body = await read_json(request)
         return fhir(await request.app.state.services.repo.transaction(body))
 
-    for operation in request_operations():
+    for operation in operations:
         _add_operation_routes(router, operation)
 
     @router.get("/{resource_type}", summary="Search")
@@ -228,13 +228,6 @@ async def until_disconnected(request: Request, work: Coroutine[Any, Any, T]) -> 
     if task.cancelled():
         raise ClientClosedRequest("The client closed the connection; the search was cancelled")
     return task.result()
-
-
-def request_operations() -> list[Operation]:
-    """The operations of the default registry (imported lazily: operations import the app's services)."""
-    from fhir_ops.operations.catalog import default_registry
-
-    return list(default_registry())
 
 
 def _add_operation_routes(router: APIRouter, operation: Operation) -> None:

@@ -21,6 +21,7 @@ from medqc.observability import (
     RequestContextMiddleware,
     configure_logging,
 )
+from medqc.operations import build_registry
 from medqc.review import router as review_router
 from medqc.services import Services, build_services, cds_evaluator
 from medqc.settings import Settings, get_settings
@@ -60,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ErrorBoundaryMiddleware)
     app.add_middleware(RequestContextMiddleware)
     add_cds_cors(app, settings)
-    app.include_router(build_router())
+    app.include_router(build_router(build_registry()))
     app.include_router(cds_router)
     app.include_router(review_router)
     _add_ops_routes(app)

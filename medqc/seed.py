@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from fhir_ops.errors import FhirError
+from measures.library_content import with_elm
 
 if TYPE_CHECKING:
     from medqc.services import Services
@@ -17,18 +18,11 @@ log = logging.getLogger(__name__)
 
 
 def builtin_resources(services: Services) -> list[dict[str, Any]]:
-    """Everything MedQC ships: OperationDefinitions, the structured (CQL) indicators with their
-    terminology, and the text-indicator catalog (one Measure per CMQCIC indicator, one Library per disease).
-    """
-    from measures.builtin import builtin_resources as cql_indicators
-    from measures.catalog.measures import catalog_libraries, catalog_measures
+    """Everything MedQC ships: OperationDefinitions and the indicator catalog generated from the specs (one
+    Measure per CMQCIC indicator, one CQL Library per disease, their ValueSets and CodeSystems)."""
+    from measures.catalog.measures import catalog_resources
 
-    return [
-        *(op.definition() for op in services.registry),
-        *cql_indicators(),
-        *catalog_libraries(),
-        *catalog_measures(),
-    ]
+    return [*(op.definition() for op in services.registry), *catalog_resources()]
 
 
 SEED_TAG = "http://medqc.org/fhir/CodeSystem/seed-content"
@@ -66,9 +60,18 @@ def dependency_order(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return ordered
 
 
+def _with_catalog_elm(resource: dict[str, Any], elm: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    if resource["resourceType"] == "Library" and resource.get("name") in elm:
+        return with_elm(resource, elm[str(resource["name"])])
+    return resource
+
+
 async def seed_store(services: Services) -> int:
-    """Write each built-in resource whose content differs from the stored one; returns the count written."""
-    written = 0
+    """Write each built-in resource whose content differs from the stored one; returns the count written.
+
+    The catalog's Libraries are written with their ELM, translated in one batch (and only when one of
+    them changed): a fresh store starts in seconds, and the ELM is the one the judgements use."""
+    pending: list[tuple[dict[str, Any], str]] = []
     for resource in dependency_order(builtin_resources(services)):
         rtype, rid = resource["resourceType"], resource["id"]
         digest = content_hash(resource)
@@ -76,12 +79,15 @@ async def seed_store(services: Services) -> int:
             current = await services.repo.read(rtype, rid)
         except FhirError:
             current = None
-        if current is not None and _seed_hash(current) == digest:
-            continue
+        if current is None or _seed_hash(current) != digest:
+            pending.append((resource, digest))
+    if any(r["resourceType"] == "Library" for r, _ in pending):
+        elm = await services.catalog.library_elm()
+        pending = [(_with_catalog_elm(r, elm), d) for r, d in pending]
+    for resource, digest in pending:
         meta = dict(resource.get("meta") or {})
         meta["tag"] = [*meta.get("tag", []), {"system": SEED_TAG, "code": digest}]
-        await services.repo.update(rtype, rid, {**resource, "meta": meta})
-        written += 1
-    if written:
-        log.info("seeded built-in resources", extra={"written": written})
-    return written
+        await services.repo.update(resource["resourceType"], resource["id"], {**resource, "meta": meta})
+    if pending:
+        log.info("seeded built-in resources", extra={"written": len(pending)})
+    return len(pending)

@@ -8,21 +8,24 @@ from importlib.metadata import version
 from typing import Any
 
 from agents.discharge import DischargeJudge
+from agents.population import judge_period
+from agents.qc_evaluate import CqlJudge
 from agents.verifiers.policy import VerificationPolicy, default_policy
 from cds_services.qc_adapter import IndicatorMeta, QcEvaluator
 from conformance.capability import capability_statement
 from fhir_ops.data_access.embedded import RepositorySource
-from fhir_ops.data_access.record import ClinicalDataSource
+from fhir_ops.data_access.searching import SearchingSource
 from fhir_ops.data_access.upstream import UpstreamSource
-from fhir_ops.operations.catalog import default_registry
 from fhir_ops.operations.registry import OperationRegistry
-from fhir_ops.store.sql_repository import SqlRepository, WriteHook
+from fhir_ops.store.sql_repository import SqlRepository
 from measures.catalog import indicator_specs
-from measures.library_content import cql_of
-from measures.library_loader import prepare_library
-from measures.library_resolver import included_sources
+from measures.catalog.evaluation import CatalogEngine, catalog_indicator, disease_of
+from measures.engine import CqlEngine
+from measures.library_loader import library_write_hook
+from measures.period import Period
 from medqc.db import Database
 from medqc.migrate import upgrade_to_head
+from medqc.operations import build_registry
 from medqc.settings import Settings
 
 
@@ -32,7 +35,10 @@ class Services:
     db: Database
     repo: SqlRepository
     registry: OperationRegistry
-    data_source: ClinicalDataSource
+    data_source: SearchingSource
+    cql: CqlEngine
+    catalog: CatalogEngine
+    judge: CqlJudge
     fast_policy: VerificationPolicy = field(default_factory=default_policy)
     full_policy: VerificationPolicy | None = None
 
@@ -48,24 +54,28 @@ class Services:
             base_url=self.settings.fhir_base, registry=self.registry, software_version=version("medqc")
         )
 
+    async def before_rating(self, measure: dict[str, Any], period: Period) -> None:
+        """Before a catalog indicator is rated for a period, make the fact Observations of the
+        encounters discharged in it current (see :func:`agents.population.judge_period`)."""
+        spec = catalog_indicator(measure)
+        if spec is None:
+            return
+        disease = disease_of(spec)
+        await judge_period(
+            source=self.data_source,
+            repo=self.repo,
+            specs=list(disease.indicators),
+            policy=self.policy(),
+            start=period.start,
+            end=period.end,
+        )
+
     async def close(self) -> None:
         from agents.llm.wiring import close_gateways
-        from measures.engine import get_worker
 
         await close_gateways()
-        await get_worker().close()
+        await self.cql.close()
         await self.db.dispose()
-
-
-def library_hook(repo: SqlRepository) -> WriteHook:
-    """Translate a Library's CQL on load, with the CQL of the libraries it includes (found by name)."""
-
-    async def hook(resource: dict[str, Any]) -> dict[str, Any]:
-        cql = cql_of(resource)
-        includes = await included_sources(repo, cql, skip={str(resource.get("name"))}) if cql else []
-        return await prepare_library(resource, includes=includes)
-
-    return hook
 
 
 async def language_model_policy(settings: Settings) -> VerificationPolicy | None:
@@ -81,7 +91,9 @@ async def language_model_policy(settings: Settings) -> VerificationPolicy | None
 
 def cds_evaluator(services: Services) -> QcEvaluator:
     """The CDS Hooks evaluator: the discharge judge, with card texts from the indicator catalog."""
-    judge = DischargeJudge(services.repo, fast=services.fast_policy, full=services.full_policy)
+    judge = DischargeJudge(
+        services.repo, judge=services.judge, fast=services.fast_policy, full=services.full_policy
+    )
     meta = {
         spec.canonical: IndicatorMeta(
             key=spec.key,
@@ -106,8 +118,9 @@ async def build_services(settings: Settings, *, migrate: bool = True, seed: bool
         default_count=settings.page_size_default,
         max_count=settings.page_size_max,
     )
-    repo.write_hooks["Library"] = library_hook(repo)
-    data_source: ClinicalDataSource
+    cql = CqlEngine.from_settings(settings)
+    repo.write_hooks["Library"] = library_write_hook(repo, cql)
+    data_source: SearchingSource
     if settings.fhir_upstream:
         data_source = UpstreamSource(settings.fhir_upstream, token=settings.fhir_upstream_token)
     else:
@@ -116,8 +129,11 @@ async def build_services(settings: Settings, *, migrate: bool = True, seed: bool
         settings=settings,
         db=db,
         repo=repo,
-        registry=default_registry(),
+        registry=build_registry(),
         data_source=data_source,
+        cql=cql,
+        catalog=(catalog := CatalogEngine(cql)),
+        judge=CqlJudge(catalog),
         full_policy=await language_model_policy(settings),
     )
     if settings.seed_catalog if seed is None else seed:

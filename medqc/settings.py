@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     elm_cache_dir: str = Field(default="var/elm-cache", description="content-addressed ELM cache")
     cql_timeout_s: float = Field(default=300.0, description="per-request timeout of the CQL worker")
     node: str | None = Field(default=None, description="the node binary (default: node on PATH)")
+    cql_workers: int = Field(default=2, ge=1, description="CQL worker processes (one per running request)")
 
     # Language model (optional)
     llm_base_url: str | None = None
@@ -63,6 +64,23 @@ class Settings(BaseSettings):
         "fact structured data and the lexicon leave unknown (use with a model measured better than lexical)",
     )
     kb_dir: str = Field(default="var/kb", description="the persisted retrieval index")
+
+    # Regional reporting (DEQM $submit-data to the regional quality-control platform)
+    report_reporter: str = Field(
+        default="Organization/medqc-hospital", description="MeasureReport.reporter (the hospital)"
+    )
+    report_token_url: str | None = Field(default=None, description="the platform's OAuth2 token endpoint")
+    report_client_id: str | None = Field(default=None, description="MedQC's client id at the platform")
+    report_client_key: str | None = Field(
+        default=None, description="path to MedQC's private JWK (EC P-384 or RSA) signing the assertion"
+    )
+    report_scope: str = "system/Measure.read system/MeasureReport.write"
+    report_access_token: str | None = Field(
+        default=None, description="a fixed bearer token for platforms without a token endpoint"
+    )
+    report_timeout_s: float = Field(default=30.0, description="one HTTP request to the platform")
+    report_deadline_s: float = Field(default=120.0, description="one submission, retries included")
+    report_max_attempts: int = Field(default=4, description="attempts per submission (429, 5xx, network)")
 
     @property
     def fhir_base(self) -> str:

@@ -57,3 +57,14 @@ def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
     """A live MedQC on an empty database of the module's backend; yields the base URL."""
     with live_server(make_settings(backend, tmp_path_factory.mktemp(backend))) as base:
         yield base
+
+
+@pytest.fixture(scope="session")
+async def catalog_engine(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The catalog indicators on a real CQL engine (two Node workers), shared by the session."""
+    from measures.catalog.evaluation import CatalogEngine
+    from measures.engine import CqlEngine
+
+    cql = CqlEngine(node=None, timeout_s=300, elm_cache_dir=tmp_path_factory.mktemp("elm"), processes=2)
+    yield CatalogEngine(cql)
+    await cql.close()

@@ -23,6 +23,7 @@ CODE_SYSTEMS: dict[str, str] = {
     "icd9cm3cn": "http://medqc.org/fhir/CodeSystem/icd-9-cm-3-cn-2.0",
     "atc": "http://www.whocc.no/atc",
     "rxnorm": "http://www.nlm.nih.gov/research/umls/rxnorm",
+    "medqcfacts": "http://medqc.org/fhir/CodeSystem/medqc-facts",
 }
 
 ResourceType = Literal[
@@ -111,8 +112,8 @@ class IndicatorSpec(_Strict):
     denominator: DenominatorCriteria
     facts: list[FactSpec] = Field(default_factory=list)
     rule: str
-    on_unknown: bool = Field(
-        default=False, description="numerator value when the rule is unknown (CMQCIC: unjudgeable = No)"
+    improvement: Literal["increase", "decrease"] = Field(
+        default="increase", description="which way the rate should move (decrease: an adverse event)"
     )
     notes: str | None = Field(default=None, description="reviewer notes, deviations from the benchmark rule")
     disease: str = Field(default="", description="filled in by the loader: the disease slug")

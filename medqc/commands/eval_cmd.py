@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from agents.methods import method_names, policy_for
-from agents.qc_evaluate import qc_evaluate
+from agents.qc_evaluate import RuleOracle, qc_evaluate
 from agents.qc_report import CS_POPULATION, EXT_EVIDENCE_CHECK, EXT_NEEDS_REVIEW, EXT_RULE_RESULT
 from agents.verifiers.policy import VerificationPolicy
 from fhir_ops.data_access.record import record_from_resources
@@ -117,7 +117,9 @@ async def evaluate_row(row: dict[str, Any], index: int, policy: VerificationPoli
     if spec is None:
         return RowResult(key, label, False, True, False, 0, 0, 0.0)
     record = record_from_resources(row_bundle(row, index))
-    bundle = await qc_evaluate(record, measures=[spec], denominator_asserted=True, policy=policy)
+    bundle = await qc_evaluate(
+        record, measures=[spec], denominator_asserted=True, policy=policy, judge=RuleOracle()
+    )
     latency = (time.perf_counter() - t0) * 1000
     predicted, unknown, checked, discarded = _read_report(bundle["entry"][0]["resource"])
     return RowResult(key, label, predicted, unknown, True, checked, discarded, latency)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agents.methods import policy_for
-from agents.qc_evaluate import qc_evaluate
+from agents.qc_evaluate import RuleOracle, qc_evaluate
 from measures.catalog import spec_for
 from tests.support.notes import evidence_quotes, note_record, population_counts
 
@@ -14,7 +14,7 @@ async def test_traditional_and_full_width_note_is_judged_with_verbatim_quotes() 
     spec = spec_for("af-bleeding-risk")
     assert spec is not None
     bundle = await qc_evaluate(
-        note_record(NOTE), measures=[spec], denominator_asserted=True, policy=policy_for("lexical")
+        note_record(NOTE), measures=[spec], denominator_asserted=True, policy=policy_for("lexical"), judge=RuleOracle()
     )
     report = bundle["entry"][0]["resource"]
     assert population_counts(report)["numerator"] == 1

@@ -16,7 +16,7 @@ from typing import TypeAlias
 import pytest
 
 from agents.methods import policy_for
-from agents.qc_evaluate import qc_evaluate
+from agents.qc_evaluate import RuleOracle, qc_evaluate
 from agents.verifiers.policy import VerificationPolicy
 from measures.catalog.loader import SPEC_DIR, load_disease
 from measures.catalog.schema import DiseaseSpec, IndicatorSpec
@@ -52,6 +52,7 @@ async def numerator(measure_id: str, text: str, *, slug: str | None = None) -> b
         measures=[indicator(measure_id, slug)],
         denominator_asserted=True,
         policy=lexical_policy(),
+        judge=RuleOracle(),
     )
     pops = bundle["entry"][0]["resource"]["group"][0]["population"]
     return {p["code"]["coding"][0]["code"]: p["count"] for p in pops}["numerator"] == 1

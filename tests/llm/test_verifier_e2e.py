@@ -149,7 +149,7 @@ async def test_server_down_gives_unknown_verdict_not_an_exception(llama_server: 
 
 async def test_qc_evaluate_with_the_model_down_flags_review(llama_server: LlamaServer) -> None:
     """A fact only the model could answer, model down: the report says needs-review, no error."""
-    from agents.qc_evaluate import qc_evaluate
+    from agents.qc_evaluate import RuleOracle, qc_evaluate
     from agents.qc_report import EXT_NEEDS_REVIEW
     from tests.llm.test_verifier import SPEC
 
@@ -158,7 +158,9 @@ async def test_qc_evaluate_with_the_model_down_flags_review(llama_server: LlamaS
     try:
         ctx = note_context()
         policy = default_policy([LLMFactVerifier(gw)], threshold=0.3)
-        bundle = await qc_evaluate(ctx.record, measures=[SPEC], denominator_asserted=True, policy=policy)
+        bundle = await qc_evaluate(
+            ctx.record, measures=[SPEC], denominator_asserted=True, policy=policy, judge=RuleOracle()
+        )
     finally:
         await gw.aclose()
         llama_server.start()

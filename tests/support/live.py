@@ -41,7 +41,7 @@ def live_server(settings: Settings, port: int | None = None) -> Iterator[str]:
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("MedQC test server did not start")

@@ -29,7 +29,8 @@ PARAMETERS = (
 
 
 async def evaluate_measure_handler(request: OperationRequest) -> dict[str, Any]:
-    from measures.evaluate import evaluate_measure
+    from measures.evaluate import evaluate_measure, load_measure
+    from measures.period import parse_period
 
     subject = request.one("subject")
     if isinstance(subject, dict):
@@ -46,14 +47,22 @@ async def evaluate_measure_handler(request: OperationRequest) -> dict[str, Any]:
         from fhir_ops.errors import BadRequest
 
         raise BadRequest("Parameter 'measure' is required at the type level", expression=["measure"])
+    services = request.services
+    measure_resource = await load_measure(services.repo, measure_id=measure_id, measure_url=measure_url)
+    period = parse_period(
+        request.one("periodStart"), request.one("periodEnd"), default=measure_resource.get("effectivePeriod")
+    )
+    # A catalog indicator reads fact Observations: the app judges the period's encounters first.
+    await services.before_rating(measure_resource, period)
     return await evaluate_measure(
-        request.services.repo,
+        services.repo,
         measure_id=measure_id,
         measure_url=measure_url,
         period_start=request.one("periodStart"),
         period_end=request.one("periodEnd"),
         report_type=request.one("reportType"),
         subject=subject,
+        cql=services.cql,
     )
 
 

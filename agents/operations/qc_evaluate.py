@@ -1,8 +1,11 @@
 """``$qc-evaluate``: judge an encounter against the indicator catalog (facts → rules), with evidence.
 
-Instance level (``Encounter/{id}/$qc-evaluate``) reads the encounter from the configured data source and
-keeps the reports in the store (``MeasureReport/qc-<encounter>-<measure>``), for the review page.
-System level (``$qc-evaluate``) judges the Bundle it is given and stores nothing.
+Facts are verified (coded data, then the notes), stated as fact Observations, and the indicators' CQL
+judges the encounter over the record and those Observations. Instance level
+(``Encounter/{id}/$qc-evaluate``) reads the encounter from the configured data source and keeps the fact
+Observations and the reports in the store (``MeasureReport/qc-<encounter>-<measure>``), where the review
+page and ``$evaluate-measure`` find them. System level (``$qc-evaluate``) judges the Bundle it is given
+and stores nothing.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.discharge import record_hash, store_reports
-from agents.qc_evaluate import qc_evaluate
+from agents.qc_evaluate import qc_judge
 from fhir_ops.data_access.record import EncounterRecord, record_from_resources
 from fhir_ops.errors import BadRequest, NotFound
 from fhir_ops.operations.registry import Operation, OperationParam, OperationRequest
@@ -95,27 +98,35 @@ async def qc_evaluate_handler(request: OperationRequest) -> dict[str, Any]:
         if bundle is None:
             raise BadRequest("Parameter 'bundle' is required at the system level", expression=["bundle"])
         record = _bundle_record(bundle, request.one("encounter"))
-    result = await qc_evaluate(
-        record, measures=measures, denominator_asserted=asserted, policy=services.policy()
+    digest = record_hash(record)
+    result = await qc_judge(
+        record,
+        measures=measures,
+        denominator_asserted=asserted,
+        policy=services.policy(),
+        judge=services.judge,
+        digest=digest,
     )
     if request.resource_id is not None:
         await store_reports(
             services.repo,
             request.resource_id,
-            result,
-            digest=record_hash(record),
+            result.bundle,
+            digest=digest,
             policy=services.policy_name(),
+            observations=result.observations,
         )
-    return result
+    return result.bundle
 
 
 OPERATION = Operation(
     code="qc-evaluate",
     title="Quality-control evaluation of an encounter",
     description="Judge an encounter against the national single-disease quality-control indicators: each "
-    "indicator's facts are verified (coded data first, then the notes) with evidence, and its rule is "
-    "applied in three-valued logic. Returns a Bundle of individual MeasureReports; each fact verdict is a "
-    "contained Observation with its evidence (see conformance/qc-measurereport-profile.md).",
+    "indicator's facts are verified (coded data first, then the notes) with evidence and stated as fact "
+    "Observations (profile qc-fact-observation), and the indicator's CQL Library judges the encounter. "
+    "Returns a Bundle of individual MeasureReports with the fact Observations contained; at instance level "
+    "the Observations and reports are stored.",
     levels=("system", "instance"),
     resource_types=("Encounter",),
     handler=qc_evaluate_handler,
