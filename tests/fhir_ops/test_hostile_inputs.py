@@ -63,7 +63,7 @@ def test_huge_history_version_is_a_404(fhir: httpx.Client, version: str) -> None
 
 
 def test_sort_with_20000_keys_is_a_400(fhir: httpx.Client) -> None:
-    body = _outcome(fhir.get("/Patient", params={"_sort": ",".join(["birthdate"] * 20_000)}), 400)
+    body = _outcome(fhir.post("/Patient/_search", data={"_sort": ",".join(["birthdate"] * 20_000)}), 400)
     assert str(MAX_SORT_KEYS) in body["issue"][0]["diagnostics"]
 
 
