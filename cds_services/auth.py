@@ -23,7 +23,7 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 
 from cds_services.errors import CdsUnauthorizedError
-from cds_services.jwks import JwksCache, ReplayCache, is_url
+from cds_services.jwks import JwksCache, ReplayCache, ReplayStore, is_url
 
 logger = logging.getLogger(__name__)
 
@@ -76,14 +76,14 @@ class CdsAuthenticator:
         issuers: Mapping[str, IssuerPolicy],
         *,
         jwks: JwksCache | None = None,
-        replay: ReplayCache | None = None,
+        replay: ReplayStore | None = None,
         leeway_s: float = 60.0,
         max_lifetime_s: float = 3600.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._issuers = dict(issuers)
         self._jwks = jwks or JwksCache()
-        self._replay = replay or ReplayCache(clock=clock)
+        self._replay: ReplayStore = replay or ReplayCache(clock=clock)
         self._leeway_s = leeway_s
         self._max_lifetime_s = max_lifetime_s
         self._clock = clock
@@ -122,9 +122,9 @@ class CdsAuthenticator:
             verified = jwt.decode(token, keys, algorithms=[str(alg)])
         except (JoseError, ValueError) as exc:
             raise CdsUnauthorizedError(f"signature rejected: {type(exc).__name__}") from exc
-        return self._check_claims(dict(verified.claims), policy, audiences)
+        return await self._check_claims(dict(verified.claims), policy, audiences)
 
-    def _check_claims(
+    async def _check_claims(
         self, claims: dict[str, Any], policy: IssuerPolicy, audiences: Collection[str]
     ) -> CdsClient:
         if claims.get("iss") != policy.issuer:
@@ -150,7 +150,7 @@ class CdsAuthenticator:
         tenant = claims.get("tenant")
         if tenant is not None and not isinstance(tenant, str):
             raise CdsUnauthorizedError("tenant must be a string")
-        if not self._replay.first_use(f"{policy.issuer}\x00{jti}", until=exp + self._leeway_s):
+        if not await self._replay.claim(f"{policy.issuer}\x00{jti}", until=exp + self._leeway_s):
             raise CdsUnauthorizedError("jti replayed")
         sub = claims.get("sub")
         return CdsClient(

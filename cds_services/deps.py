@@ -17,6 +17,7 @@ from cds_services.auth import CdsAuthenticator, CdsClient, parse_issuers
 from cds_services.errors import CdsNotConfiguredError
 from cds_services.findings import Evaluator
 from cds_services.jwks import JwksCache
+from cds_services.shared_cache import DbJwksStore, DbReplayCache
 from fhir_ops.data_access.record import ClinicalDataSource
 from medqc.db import Database
 from medqc.settings import Settings
@@ -59,8 +60,11 @@ def get_authenticator(request: Request) -> CdsAuthenticator:
     authenticator = getattr(request.app.state, "cds_authenticator", None)
     if not isinstance(authenticator, CdsAuthenticator):
         settings = get_settings(request)
+        database = get_database(request)  # replicas share the jti replay and JWKS caches through it
         authenticator = CdsAuthenticator(
-            parse_issuers(settings.cds_issuers), jwks=JwksCache(http=get_http_client(request))
+            parse_issuers(settings.cds_issuers),
+            jwks=JwksCache(http=get_http_client(request), store=DbJwksStore(database)),
+            replay=DbReplayCache(database),
         )
         request.app.state.cds_authenticator = authenticator
     return authenticator

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import httpx
 from joserfc.errors import JoseError
@@ -19,6 +20,15 @@ from cds_services.errors import CdsUnauthorizedError
 
 def is_url(location: str) -> bool:
     return location.startswith(("https://", "http://"))
+
+
+class SharedJwksStore(Protocol):
+    """Key sets shared by replicas (``cds_services.shared_cache.DbJwksStore``): the JSON and the
+    wall-clock time it was fetched."""
+
+    async def get(self, location: str) -> tuple[dict[str, Any], float] | None: ...
+
+    async def put(self, location: str, jwks: dict[str, Any], fetched_at: float) -> None: ...
 
 
 @dataclass(slots=True)
@@ -33,6 +43,7 @@ class JwksCache:
 
     A refresh for an unknown ``kid`` happens at most once per ``min_refresh_s`` per location, so a
     stream of tokens with invented ``kid`` values cannot turn MedQC into a JWKS-fetching amplifier.
+    With a ``store``, replicas share what any of them fetched (and so share that limit).
     """
 
     def __init__(
@@ -43,8 +54,12 @@ class JwksCache:
         min_refresh_s: float = 30.0,
         timeout_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        store: SharedJwksStore | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._http = http
+        self._store = store
+        self._wall = wall_clock
         self._ttl_s = ttl_s
         self._min_refresh_s = min_refresh_s
         self._timeout_s = timeout_s
@@ -60,7 +75,7 @@ class JwksCache:
             async with lock:
                 entry = self._entries.get(location)
                 if entry is None or self._needs_refresh(entry, kid):
-                    entry = await self._refresh(location, entry)
+                    entry = await self._shared(location, entry, kid) or await self._refresh(location, entry)
         if kid not in entry.kids:
             raise CdsUnauthorizedError("no key with this kid in the issuer's JWKS")
         return entry.keys
@@ -68,6 +83,27 @@ class JwksCache:
     def _needs_refresh(self, entry: _Entry, kid: str) -> bool:
         age = self._clock() - entry.fetched_at
         return age > self._ttl_s or (kid not in entry.kids and age > self._min_refresh_s)
+
+    async def _shared(self, location: str, previous: _Entry | None, kid: str) -> _Entry | None:
+        """Another replica's newer fetch, when it spares this one a fetch."""
+        shared = await self._store.get(location) if self._store is not None else None
+        if shared is None:
+            return None
+        raw, fetched_wall = shared
+        try:
+            keys = KeySet.import_key_set(raw)  # type: ignore[arg-type]
+        except (ValueError, TypeError, KeyError, JoseError):
+            return None
+        entry = _Entry(
+            keys=keys,
+            kids=frozenset(str(k.kid) for k in keys.keys if k.kid),
+            fetched_at=self._clock() - max(0.0, self._wall() - fetched_wall),
+        )
+        older = previous is not None and entry.fetched_at <= previous.fetched_at
+        if older or self._needs_refresh(entry, kid):
+            return None
+        self._entries[location] = entry
+        return entry
 
     async def _refresh(self, location: str, previous: _Entry | None) -> _Entry:
         try:
@@ -81,6 +117,8 @@ class JwksCache:
         kids = frozenset(str(k.kid) for k in keys.keys if k.kid)
         entry = _Entry(keys=keys, kids=kids, fetched_at=self._clock())
         self._entries[location] = entry
+        if self._store is not None and isinstance(raw, dict):
+            await self._store.put(location, raw, self._wall())
         return entry
 
     async def _load(self, location: str) -> object:
@@ -96,9 +134,16 @@ class JwksCache:
         return json.loads(text)
 
 
+class ReplayStore(Protocol):
+    """Where used ``jti`` keys are claimed: in-process (:class:`ReplayCache`) or shared by replicas
+    (``cds_services.shared_cache.DbReplayCache``)."""
+
+    async def claim(self, key: str, *, until: float) -> bool: ...
+
+
 class ReplayCache:
-    """``jti`` values seen and not yet expired. In-process: with several replicas, route by issuer or
-    share a store (see the report of issue 6)."""
+    """``jti`` values seen and not yet expired, in this process (one replica, tests); replicas share
+    ``cds_services.shared_cache.DbReplayCache`` instead."""
 
     def __init__(self, *, clock: Callable[[], float] = time.time, max_entries: int = 200_000) -> None:
         self._clock = clock
@@ -116,6 +161,9 @@ class ReplayCache:
         self._seen[key] = until
         heapq.heappush(self._expiry, (until, key))
         return True
+
+    async def claim(self, key: str, *, until: float) -> bool:
+        return self.first_use(key, until=until)
 
     def _purge(self) -> None:
         now = self._clock()

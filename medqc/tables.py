@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import importlib
 
-TABLE_MODULES = ("fhir_ops.store.tables", "cds_services.tables")
+TABLE_MODULES = (
+    "fhir_ops.store.tables",
+    "cds_services.tables",
+    "cds_services.shared_cache",
+    "measures.reporting.ledger",
+)
 
 
 def import_all_tables() -> None:
