@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from agents.fact_observations import clinical_record
 from agents.qc_evaluate import Judge, Policy, QcResult, qc_judge
 from fhir_ops.data_access.record import EncounterRecord
 from fhir_ops.errors import FhirError
@@ -32,8 +33,9 @@ STORE_RETRY_S = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 
 
 def record_hash(record: EncounterRecord) -> str:
-    """A digest of what the judgement depends on (the resources, not their meta)."""
-    payload = [{k: v for k, v in r.items() if k != "meta"} for r in record.resources()]
+    """A digest of what the judgement depends on (the clinical resources, not their meta, not MedQC's
+    own fact Observations)."""
+    payload = [{k: v for k, v in r.items() if k != "meta"} for r in clinical_record(record).resources()]
     return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
 
 

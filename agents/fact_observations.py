@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 from typing import Any
 
 from agents.verifiers.base import FactVerdict
@@ -32,6 +33,20 @@ UCUM_CODES = {"h": "h", "min": "min", "d": "d", "%": "%", "分": "{score}", "mm"
 _DATETIME = re.compile(r"^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$")
 #: Verdict details that say the fact defaulted from absence ("not found → No"), not from a quote.
 ABSENCE_DETAILS = ("not documented", "absent")
+
+
+def is_fact_observation(resource: dict[str, Any]) -> bool:
+    """MedQC's own statement of a verified fact (never clinical data the facts are verified from)."""
+    return PROFILE in ((resource.get("meta") or {}).get("profile") or []) or any(
+        c.get("system") == CS_FACT for c in (resource.get("code") or {}).get("coding") or []
+    )
+
+
+def clinical_record(record: EncounterRecord) -> EncounterRecord:
+    """The record without MedQC's stored fact Observations: what facts are verified from and what the
+    record digest covers (so a stored judgement does not change the record it judged)."""
+    kept = [o for o in record.observations if not is_fact_observation(o)]
+    return record if len(kept) == len(record.observations) else replace(record, observations=kept)
 
 
 def observation_id(encounter_id: str, code: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from fhir.resources.R4B.bundle import Bundle
 
 from agents.denominator import applicable
-from agents.fact_observations import indicator_observations
+from agents.fact_observations import clinical_record, indicator_observations
 from agents.qc_report import measure_report
 from agents.verifiers.base import FactVerdict
 from agents.verifiers.context import EvidenceStats, VerificationContext
@@ -166,6 +166,7 @@ async def verify_record(
 ) -> list[VerifiedIndicator]:
     """Verify the facts of ``measures`` (None: every indicator whose denominator the encounter may belong
     to) for the record, sharing one verification context (facts shared by indicators run once)."""
+    record = clinical_record(record)
     placed = {s.id for s in applicable(indicator_specs(), record)}
     specs = measures if measures is not None else [s for s in indicator_specs() if s.id in placed]
     ctx = VerificationContext(record=record)
@@ -206,7 +207,7 @@ async def qc_judge(
     verified = await verify_record(
         record, measures, policy=policy, denominator_asserted=denominator_asserted, digest=digest
     )
-    outcomes = await judge.judge(record, verified)
+    outcomes = await judge.judge(clinical_record(record), verified)
     entries = []
     for v, outcome in zip(verified, outcomes, strict=True):
         report = measure_report(

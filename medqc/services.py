@@ -110,7 +110,7 @@ def cds_evaluator(services: Services) -> QcEvaluator:
 async def build_services(settings: Settings, *, migrate: bool = True, seed: bool | None = None) -> Services:
     from medqc.seed import seed_store
 
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, statement_timeout_s=settings.db_statement_timeout_s)
     if migrate:
         await upgrade_to_head(db.engine)
     repo = SqlRepository(
@@ -122,7 +122,12 @@ async def build_services(settings: Settings, *, migrate: bool = True, seed: bool
     repo.write_hooks["Library"] = library_write_hook(repo, cql)
     data_source: SearchingSource
     if settings.fhir_upstream:
-        data_source = UpstreamSource(settings.fhir_upstream, token=settings.fhir_upstream_token)
+        data_source = UpstreamSource(
+            settings.fhir_upstream,
+            token=settings.fhir_upstream_token,
+            deadline_s=settings.upstream_deadline_s,
+            max_pages=settings.upstream_max_pages,
+        )
     else:
         data_source = RepositorySource(repo)
     services = Services(

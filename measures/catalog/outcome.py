@@ -39,4 +39,5 @@ def judge_by_rule(spec: IndicatorSpec, values: FactValues, *, placed: bool) -> O
     num = rules.evaluate(rules.parse(spec.rule), values)
     review = bool(denominator) and (review or num.value is None or num.assumed)
     met = bool(num.value)
-    return Outcome(ip, denominator, int(bool(denominator) and met), num.value, review)
+    rule = num.value if denominator else None  # the numerator rule applies to the denominator only
+    return Outcome(ip, denominator, int(bool(denominator) and met), rule, review)

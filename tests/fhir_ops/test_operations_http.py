@@ -13,6 +13,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.measurereport import MeasureReport
 from fhir.resources.R4B.operationdefinition import OperationDefinition
 
+from measures.builtin import builtin_resources
 from tests.support.notes import evidence_quotes, note_bundle, population_counts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "measures" / "fixtures" / "medqc-pci-angiographic-success"
@@ -23,6 +24,14 @@ PCI = "medqc-pci-angiographic-success"
 @pytest.fixture(scope="module")
 def fhir(server: str) -> httpx.Client:
     client = httpx.Client(base_url=f"{server}/fhir", timeout=120)
+    # The engine's hand-written reference measures (not seeded: the catalog is generated), loaded as a
+    # package over REST.
+    package = [
+        {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
+        for r in builtin_resources()
+    ]
+    response = client.post("", json={"resourceType": "Bundle", "type": "transaction", "entry": package})
+    assert response.status_code == 200, response.text[:300]
     cases = [json.loads(p.read_text()) for p in sorted(FIXTURES.glob("*.json"))]
     entries = [
         {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
