@@ -6,8 +6,10 @@ import itertools
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from agents.lexical.lexicon import TextRules, text_rules
+from agents.lexical.prefilter import guarded
 
 #: Sentence ends: 。！？ and line breaks, "；" before a list number, and a full stop written "." or "．"
 #: between Chinese characters (OCR and half-width input: 术后恢复好.出院), never inside a number (3.5).
@@ -42,6 +44,8 @@ class Sentence:
     report: bool = False  # in a pathology or imaging report
     earlier: bool = False  # a present-illness sentence about an earlier stay (3年前行PCI术)
     _split: list[tuple[Clause, ...]] = field(default_factory=list, compare=False, repr=False)
+    #: computed on first use by agents.lexical.mentions.report_start (same for every entry)
+    report_from: list[int | None] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def clauses(self) -> tuple[Clause, ...]:
@@ -57,6 +61,8 @@ class Sentence:
 
     def clause_at(self, offset: int) -> Clause:
         clauses = self.clauses
+        if len(clauses) == 1:
+            return clauses[0]
         i = bisect_right(clauses, offset, key=_start) - 1
         if 0 <= i and offset < clauses[i].end:
             return clauses[i]
@@ -73,6 +79,7 @@ class Document:
     sentences: list[Sentence]
     sections: list[tuple[int, str]] = field(default_factory=list)
     _starts: list[int] = field(default_factory=list, repr=False)
+    _section_starts: list[int] = field(default_factory=list, repr=False)
 
     def sentence_at(self, offset: int) -> Sentence:
         if len(self._starts) != len(self.sentences):
@@ -83,13 +90,18 @@ class Document:
         return self.sentences[-1]
 
     def section_at(self, offset: int) -> str | None:
-        i = bisect_right(self.sections, offset, key=_start) - 1
+        i = self._section_index(offset)
         return self.sections[i][1] if i >= 0 else None
 
     def section_start(self, offset: int) -> int:
         """Start offset of the section holding ``offset`` (-1 before the first heading)."""
-        i = bisect_right(self.sections, offset, key=_start) - 1
+        i = self._section_index(offset)
         return self.sections[i][0] if i >= 0 else -1
+
+    def _section_index(self, offset: int) -> int:
+        if len(self._section_starts) != len(self.sections):
+            self._section_starts = [start for start, _ in self.sections]
+        return bisect_right(self._section_starts, offset) - 1
 
 
 _HEADINGS: dict[int, tuple[TextRules, re.Pattern[str]]] = {}
@@ -111,10 +123,8 @@ def _compile_headings(rules: TextRules) -> re.Pattern[str]:
     headings = _alternation({v for vs in rules.sections.values() for v in vs})
     titles = _alternation({t for r in rules.records.values() for t in r.titles})
     title = rf"|(?P<title>{titles})(?:\s*[:：]|[ \t　]*(?=\n|$))" if titles else ""
-    return re.compile(
-        rf"(?:^|(?<=[\s。；;，,：:）)\]]))(?:\d+[.、．]\s*)?(?:(?P<heading>{headings})\s*[:：]{title})",
-        re.MULTILINE,
-    )
+    source = rf"(?:^|(?<=[\s。；;，,：:）)\]]))(?:\d+[.、．]\s*)?(?:(?P<heading>{headings})\s*[:：]{title})"
+    return re.compile(guarded(source, re.MULTILINE), re.MULTILINE)
 
 
 def find_sections(text: str, rules: TextRules | None = None) -> list[tuple[int, str]]:
@@ -168,6 +178,11 @@ def _bounded(
     return out
 
 
+@lru_cache(maxsize=16)
+def _compiled(source: str) -> re.Pattern[str]:
+    return re.compile(source)
+
+
 #: Sections whose sentences may tell of an earlier stay (the history itself is 既往史).
 _EPISODE_SECTIONS = frozenset({"现病史", "主诉", None})
 
@@ -186,7 +201,7 @@ def _earlier_episode(sentence: str, rules: TextRules) -> bool:
     >>> _earlier_episode("3月前外院穿刺病理示腺癌。", rules)
     False
     """
-    if rules.earlier_episode is None or re.search(rules.earlier_episode, sentence) is None:
+    if rules.earlier_episode is None or _compiled(rules.earlier_episode).match(sentence) is None:
         return False
     if not any(p in sentence for p in rules.elsewhere):
         return False

@@ -18,6 +18,7 @@ from agents.lexical.cues import (
     polarity,
     value_cue,
 )
+from agents.lexical.dictionaries import tolerant_spans
 from agents.lexical.document import Clause, Document, Sentence
 from agents.lexical.lexicon import LexiconEntry, text_rules
 from agents.lexical.prefilter import guarded
@@ -285,7 +286,9 @@ def cue_set(entry: LexiconEntry, *, report: bool = False) -> CueSet:
 
 @lru_cache(maxsize=4)
 def _report_marker(markers: tuple[str, ...]) -> re.Pattern[str] | None:
-    return re.compile("|".join(f"(?:{m})" for m in markers), re.IGNORECASE) if markers else None
+    if not markers:
+        return None
+    return re.compile(guarded("|".join(f"(?:{m})" for m in markers), re.IGNORECASE), re.IGNORECASE)
 
 
 def report_start(sentence: Sentence) -> int | None:
@@ -298,9 +301,11 @@ def report_start(sentence: Sentence) -> int | None:
     """
     if sentence.report:
         return sentence.start
-    pattern = _report_marker(tuple(text_rules().report_markers))
-    m = pattern.search(sentence.text) if pattern is not None else None
-    return sentence.start + m.end() if m is not None else None
+    if not sentence.report_from:  # once per sentence, not per entry
+        pattern = _report_marker(tuple(text_rules().report_markers))
+        m = pattern.search(sentence.text) if pattern is not None else None
+        sentence.report_from.append(sentence.start + m.end() if m is not None else None)
+    return sentence.report_from[0]
 
 
 def find_mentions(
@@ -318,20 +323,22 @@ def find_mentions(
         return []
     cues = cue_set(entry)
     out: list[Mention] = []
-    matches = [m for m in pattern.finditer(doc.text) if m.end() > m.start()]
-    spans = tuple((m.start(), m.end()) for m in matches)
+    exact = [m.span() for m in pattern.finditer(doc.text) if m.end() > m.start()]
+    literal = tuple(t for t in all_terms if not t.startswith("re:"))
+    tolerant = tolerant_spans(doc.text, literal, exact)
+    spans = tuple(sorted(exact + tolerant)) if tolerant else tuple(exact)
     ends = [e for _, e in spans]
     heads = {e: s for s, e in reversed(spans)}
     per_sentence: dict[int, tuple[bool, bool, tuple[tuple[int, int], ...], int | None]] = {}
-    for m in matches:
-        sentence = doc.sentence_at(m.start())
+    for start, end in spans:
+        sentence = doc.sentence_at(start)
         if entry.sections and sentence.aliases.isdisjoint(entry.sections):
             continue
         if not sentence.aliases.isdisjoint(entry.exclude_sections):
             continue
         if sentence.earlier and _HISTORY in entry.exclude_sections:
             continue  # an earlier stay (3年前行PCI术) is history for this entry
-        clause = sentence.clause_at(m.start())
+        clause = sentence.clause_at(start)
         if entry.exclude and contains_any(clause.text, entry.exclude):
             continue
         tests = per_sentence.get(sentence.index)
@@ -345,12 +352,12 @@ def find_mentions(
         )
         if not in_context and entry.outside_context_confidence is None:
             continue
-        authored = _authored_pattern(all_terms, patterns, m.group()) if entry.inner_cues else None
-        group = bracket_group(doc.text, m.start(), m.end(), local, heads=heads)
-        in_report = report_from is not None and m.start() >= report_from
+        authored = _authored_pattern(all_terms, patterns, doc.text[start:end]) if entry.inner_cues else None
+        group = bracket_group(doc.text, start, end, local, heads=heads)
+        in_report = report_from is not None and start >= report_from
         reading = cue_set(entry, report=True) if in_report else cues
-        pol = mention_polarity(sentence, m.start(), m.end(), reading, authored, spans=local, group=group)
-        out.append(Mention(m.start(), m.end(), sentence, pol, in_context))
+        pol = mention_polarity(sentence, start, end, reading, authored, spans=local, group=group)
+        out.append(Mention(start, end, sentence, pol, in_context))
     return out
 
 

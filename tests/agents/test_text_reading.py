@@ -84,3 +84,29 @@ def test_an_earlier_stay_in_the_present_illness_is_history_for_treatments(text: 
     entry = LexiconEntry(terms=["PCI", "溶栓"], exclude_sections=["既往史"])
     found = find_mentions(entry, analyse(text))
     assert bool(found) == counted, found
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("予氯毗格雷75mg qd。", ["氯毗格雷"]),  # one OCR substitution of a dictionary name
+        ("予氯吡格雷75mg qd。", ["氯吡格雷"]),
+        ("予氯毗格蕾75mg qd。", []),  # two substitutions
+        ("予吲哚布芬100mg bid。", []),
+    ],
+)
+def test_drug_names_match_with_one_ocr_substitution(text: str, found: list[str]) -> None:
+    assert [t for t, _, _ in _mentions("tia#clopidogrel", text)] == found
+
+
+def test_a_substituted_reading_that_is_another_name_is_not_a_misreading() -> None:
+    entry = LexiconEntry(terms=["普伐他汀"])
+    doc = analyse("出院带药：氟伐他汀40mg qn，阿托伐他汀20mg qn。")
+    assert find_mentions(entry, doc) == []
+    misread = analyse("普代他汀40mg qn")
+    assert [misread.text[m.start : m.end] for m in find_mentions(entry, misread)] == ["普代他汀"]
+
+
+def test_short_names_match_exactly() -> None:
+    entry = LexiconEntry(terms=["肝素"])
+    assert find_mentions(entry, analyse("予肝索抗凝")) == []
