@@ -15,7 +15,7 @@ from typing import Any, Literal
 from sqlalchemy import JSON, DateTime, Index, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from medqc.db import Base, Database
+from fhir_ops.store.database import Base, Database
 
 #: accepted: the platform stored it (created/updated/unchanged); rejected: the platform refused it
 #: (4xx); failed: no answer after the retries (network, 5xx, deadline).

@@ -1,0 +1,1 @@
+"""FHIR operations of the measures package (each module declares one ``OPERATION``)."""
