@@ -94,6 +94,11 @@ class TextRules(_Strict):
         description="uncertainty cues that, in a pathology or imaging report, state the report's finding "
         "(考虑, 倾向): a report's 考虑腺癌 is its diagnosis; elsewhere 考虑 hedges",
     )
+    variants: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="report variants of one word (切缘: [断端, 残端]): a lexicon term or pattern naming the "
+        "word matches every variant",
+    )
     report_markers: list[str] = Field(
         default_factory=list,
         description="regexes that open a report statement within a sentence (病理示, CT提示, 活检病理：); "

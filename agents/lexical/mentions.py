@@ -40,11 +40,45 @@ class Mention:
 
 def _term_pattern(term: str) -> str:
     if term.startswith("re:"):
-        return f"(?:{term[3:]})"
+        return f"(?:{with_variants(term[3:])})"
     escaped = re.escape(term)
     if term.isascii() and term[:1].isalnum():
         return rf"(?<![A-Za-z]){escaped}(?![A-Za-z])"
-    return escaped
+    return with_variants(escaped)
+
+
+def with_variants(source: str) -> str:
+    """``source`` (a regex) with each report-variant word outside a character class written as the
+    alternation of its variants (``_text.yaml`` ``variants``: 切缘 → 切缘|断端|残端|切端), so a lexicon
+    names one form and matches every way a report writes it.
+
+    >>> with_variants("切缘阴性"), with_variants("[切缘]")
+    ('(?:切缘|断端|残端|切端)阴性', '[切缘]')
+    """
+    table = text_rules().variants
+    if not table or not any(word in source for word in table):
+        return source
+    out: list[str] = []
+    i, in_class = 0, False
+    while i < len(source):
+        ch = source[i]
+        if ch == "\\":
+            out.append(source[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        else:
+            word = next((w for w in table if source.startswith(w, i)), None)
+            if word is not None:
+                out.append("(?:" + "|".join([word, *table[word]]) + ")")
+                i += len(word)
+                continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
 
 
 @lru_cache(maxsize=2048)

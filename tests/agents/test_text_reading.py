@@ -110,3 +110,9 @@ def test_a_substituted_reading_that_is_another_name_is_not_a_misreading() -> Non
 def test_short_names_match_exactly() -> None:
     entry = LexiconEntry(terms=["肝素"])
     assert find_mentions(entry, analyse("予肝索抗凝")) == []
+
+
+@pytest.mark.parametrize("text", ["上切缘阳性", "上断端阳性", "近端残端阳性", "切端阳性"])
+def test_report_variants_of_the_margin_match_one_term(text: str) -> None:
+    entry = LexiconEntry(terms=["切缘阳性"], regex=["(?:上|近端)切缘(?:阳性|见癌)"])
+    assert [m.polarity for m in find_mentions(entry, analyse(text))] == ["affirmed"]
