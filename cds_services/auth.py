@@ -1,13 +1,15 @@
 """CDS client authentication (CDS Hooks 2.0 "Trusting CDS Clients"): a signed JWT on every call.
 
-Checks, in order: ``Authorization: Bearer``; header ``alg`` ES384/RS384 only, ``kid``, ``typ`` JWT;
+Checks, in order: ``Authorization: Bearer``; header ``alg`` one the issuer allows, ``kid``, ``typ`` JWT;
 ``iss`` on the allow-list; the key set (configured JWKS, or ``jku`` when allowed for that issuer);
 signature; ``aud`` exactly the URL called; ``exp``; ``iat``; ``jti`` not replayed. Any failure raises
 :class:`CdsUnauthorizedError`, which the router answers with a bare 401. Tokens are never logged.
 
 ``MEDQC_CDS_ISSUERS`` is a JSON object: ``{"<iss>": "<JWKS URL or file path>"}`` or
-``{"<iss>": {"jwks": "<URL or path>", "jku": ["<allowed jku URL>", ...]}}``. A JWKS URL is itself an
-allowed ``jku`` for its issuer.
+``{"<iss>": {"jwks": "<URL or path>", "jku": ["<allowed jku URL>", ...], "algorithms": ["ES384", ...]}}``.
+A JWKS URL is itself an allowed ``jku`` for its issuer. CDS Hooks requires ES384 and RS384; ES256 and
+RS256 (what the HL7 sandbox and many EHRs sign with) are accepted too unless the issuer's
+``algorithms`` narrows the list. Symmetric algorithms and ``none`` are never accepted.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from cds_services.jwks import JwksCache, ReplayCache, ReplayStore, is_url
 
 logger = logging.getLogger(__name__)
 
-ALLOWED_ALGORITHMS: tuple[str, ...] = ("ES384", "RS384")
+#: The asymmetric algorithms an issuer may be configured with; all of them by default.
+ALLOWED_ALGORITHMS: tuple[str, ...] = ("ES384", "RS384", "ES256", "RS256")
 MAX_TOKEN_BYTES = 16 * 1024
 
 
@@ -36,6 +39,7 @@ class IssuerPolicy:
     issuer: str
     jwks: str
     allowed_jku: frozenset[str]
+    algorithms: frozenset[str] = frozenset(ALLOWED_ALGORITHMS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,20 +57,34 @@ def parse_issuers(raw: str) -> dict[str, IssuerPolicy]:
 
     >>> parse_issuers('{"https://ehr/": "https://ehr/jwks"}')["https://ehr/"].allowed_jku
     frozenset({'https://ehr/jwks'})
+    >>> sorted(parse_issuers('{"s": {"jwks": "k.json", "algorithms": ["ES256"]}}')["s"].algorithms)
+    ['ES256']
     """
     data = json.loads(raw or "{}")
     if not isinstance(data, dict):
         raise ValueError("MEDQC_CDS_ISSUERS must be a JSON object mapping iss to a JWKS location")
     policies: dict[str, IssuerPolicy] = {}
     for issuer, spec in data.items():
+        algorithms: list[object] = list(ALLOWED_ALGORITHMS)
         if isinstance(spec, str):
             jwks, jku = spec, []
         elif isinstance(spec, dict) and isinstance(spec.get("jwks"), str):
             jwks, jku = spec["jwks"], list(spec.get("jku") or [])
+            algorithms = list(spec.get("algorithms") or algorithms)
         else:
             raise ValueError(f"MEDQC_CDS_ISSUERS[{issuer!r}]: expected a string or an object with 'jwks'")
+        unknown = [a for a in algorithms if a not in ALLOWED_ALGORITHMS]
+        if unknown:
+            raise ValueError(
+                f"MEDQC_CDS_ISSUERS[{issuer!r}].algorithms: {unknown} not among {list(ALLOWED_ALGORITHMS)}"
+            )
         allowed = {str(u) for u in jku} | ({jwks} if is_url(jwks) else set())
-        policies[str(issuer)] = IssuerPolicy(issuer=str(issuer), jwks=jwks, allowed_jku=frozenset(allowed))
+        policies[str(issuer)] = IssuerPolicy(
+            issuer=str(issuer),
+            jwks=jwks,
+            allowed_jku=frozenset(allowed),
+            algorithms=frozenset(str(a) for a in algorithms),
+        )
     return policies
 
 
@@ -111,6 +129,8 @@ class CdsAuthenticator:
         policy = self._issuers.get(issuer) if isinstance(issuer, str) else None
         if policy is None:
             raise CdsUnauthorizedError("issuer not allowed")
+        if alg not in policy.algorithms:
+            raise CdsUnauthorizedError("alg not allowed for this issuer")
         location = policy.jwks
         jku = header.get("jku")
         if jku is not None:

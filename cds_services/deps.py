@@ -75,6 +75,18 @@ def service_url(settings: Settings, *parts: str) -> str:
     return "/".join([settings.base_url.rstrip("/"), "cds-services", *parts])
 
 
+def audiences(request: Request, *parts: str) -> list[str]:
+    """The ``aud`` values accepted for a CDS endpoint: its configured public URL and, when the public
+    base URL is not configured (``Settings.cds_aud_from_request``), the URL as the client called it."""
+    settings = get_settings(request)
+    accepted = [service_url(settings, *parts)]
+    if settings.cds_aud_from_request:
+        seen = "/".join([str(request.base_url).rstrip("/"), "cds-services", *parts])
+        if seen not in accepted:
+            accepted.append(seen)
+    return accepted
+
+
 async def _authenticate(request: Request, audiences: list[str]) -> CdsClient | None:
     settings = get_settings(request)
     if settings.cds_auth == "off":
@@ -85,17 +97,17 @@ async def _authenticate(request: Request, audiences: list[str]) -> CdsClient | N
 
 
 async def discovery_client(request: Request) -> CdsClient | None:
-    return await _authenticate(request, [service_url(get_settings(request))])
+    return await _authenticate(request, audiences(request))
 
 
 async def service_client(request: Request, service_id: str) -> CdsClient | None:
-    return await _authenticate(request, [service_url(get_settings(request), service_id)])
+    return await _authenticate(request, audiences(request, service_id))
 
 
 async def feedback_client(request: Request, service_id: str) -> CdsClient | None:
-    settings = get_settings(request)
-    base = service_url(settings, service_id)
-    return await _authenticate(request, [base + "/feedback", base])
+    return await _authenticate(
+        request, audiences(request, service_id, "feedback") + audiences(request, service_id)
+    )
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -44,6 +44,15 @@ class Settings(BaseSettings):
     cds_issuers: str = "{}"
     cds_cors_origins: str = "*"
     cds_smart_launch_url: str | None = None
+    cds_audience_from_request: bool | None = Field(
+        default=None,
+        description="also accept a CDS JWT whose aud is the service URL as the client called it; default: "
+        "only when MEDQC_BASE_URL is not set",
+    )
+    cds_dev_key: str = Field(
+        default="var/dev-ehr-key.json",
+        description="the development EHR's private key (made by `medqc demo`) that `medqc token` signs with",
+    )
 
     # CQL engine
     elm_cache_dir: str = Field(default="var/elm-cache", description="content-addressed ELM cache")
@@ -81,6 +90,13 @@ class Settings(BaseSettings):
     report_timeout_s: float = Field(default=30.0, description="one HTTP request to the platform")
     report_deadline_s: float = Field(default=120.0, description="one submission, retries included")
     report_max_attempts: int = Field(default=4, description="attempts per submission (429, 5xx, network)")
+
+    @property
+    def cds_aud_from_request(self) -> bool:
+        """Whether a CDS JWT may name the service URL as the client called it (see the field)."""
+        if self.cds_audience_from_request is not None:
+            return self.cds_audience_from_request
+        return "base_url" not in self.model_fields_set
 
     @property
     def fhir_base(self) -> str:
