@@ -9,9 +9,9 @@ from typing import Any
 from agents.fact_observations import EXT_EVIDENCE
 from agents.verifiers.context import EvidenceStats
 from fhir_ops.data_access.record import EncounterRecord
+from fhir_ops.tracing import trace_id_var
 from measures.catalog.outcome import Outcome
 from measures.catalog.schema import IndicatorSpec
-from medqc.observability import trace_id_var
 
 SD = "http://medqc.org/fhir/StructureDefinition"
 EXT_FACT = f"{SD}/qc-fact"

@@ -19,7 +19,7 @@ from cds_services.findings import Evaluator
 from cds_services.jwks import JwksCache
 from cds_services.shared_cache import DbJwksStore, DbReplayCache
 from fhir_ops.data_access.record import ClinicalDataSource
-from medqc.db import Database
+from fhir_ops.store.database import Database
 from medqc.settings import Settings
 
 

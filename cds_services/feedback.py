@@ -10,7 +10,7 @@ from cds_services.errors import CdsBadRequestError
 from cds_services.metrics import FEEDBACK_TOTAL
 from cds_services.models import FeedbackRequest
 from cds_services.repository import add_feedback, cards_by_uuid, existing_feedback, naive_utc
-from medqc.db import Database
+from fhir_ops.store.database import Database
 
 
 async def record_feedback(database: Database, *, service_id: str, request: FeedbackRequest) -> int:

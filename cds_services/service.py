@@ -10,7 +10,7 @@ from cds_services.cards import CardContext
 from cds_services.findings import Evaluator
 from cds_services.models import Card, HookRequest, ServiceDescriptor
 from fhir_ops.data_access.record import ClinicalDataSource
-from medqc.db import Database
+from fhir_ops.store.database import Database
 
 
 @dataclass(frozen=True, slots=True)

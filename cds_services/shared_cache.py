@@ -19,7 +19,7 @@ from sqlalchemy import JSON, Float, String, Text, delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from medqc.db import Base, Database
+from fhir_ops.store.database import Base, Database
 
 #: Expired ``jti`` rows are deleted on every this-many-th claim (cheap, by the expiry index).
 PURGE_EVERY = 200

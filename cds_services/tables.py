@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from medqc.db import Base
+from fhir_ops.store.database import Base
 
 
 class CdsCardRow(Base):

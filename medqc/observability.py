@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import re
 import secrets
@@ -15,9 +14,7 @@ from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fhir_ops.store.concurrency import database_error
-
-request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
-trace_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("trace_id", default="-")
+from fhir_ops.tracing import request_id_var, trace_id_var
 
 REQUESTS = Counter("medqc_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(

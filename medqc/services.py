@@ -8,6 +8,7 @@ from importlib.metadata import version
 from typing import Any
 
 from agents.discharge import DischargeJudge
+from agents.llm.wiring import LanguageModel
 from agents.population import judge_period
 from agents.qc_evaluate import CqlJudge
 from agents.verifiers.policy import VerificationPolicy, default_policy
@@ -17,13 +18,13 @@ from fhir_ops.data_access.embedded import RepositorySource
 from fhir_ops.data_access.searching import SearchingSource
 from fhir_ops.data_access.upstream import UpstreamSource
 from fhir_ops.operations.registry import OperationRegistry
+from fhir_ops.store.database import Database
 from fhir_ops.store.sql_repository import SqlRepository
 from measures.catalog import indicator_specs
 from measures.catalog.evaluation import CatalogEngine, catalog_indicator, disease_of
 from measures.engine import CqlEngine
 from measures.library_loader import library_write_hook
 from measures.period import Period
-from medqc.db import Database
 from medqc.migrate import upgrade_to_head
 from medqc.operations import build_registry
 from medqc.settings import Settings
@@ -39,6 +40,7 @@ class Services:
     cql: CqlEngine
     catalog: CatalogEngine
     judge: CqlJudge
+    model: LanguageModel
     fast_policy: VerificationPolicy = field(default_factory=default_policy)
     full_policy: VerificationPolicy | None = None
 
@@ -71,22 +73,18 @@ class Services:
         )
 
     async def close(self) -> None:
-        from agents.llm.wiring import close_gateways
-
-        await close_gateways()
+        await self.model.aclose()
         await self.cql.close()
         await self.db.dispose()
 
 
-async def language_model_policy(settings: Settings) -> VerificationPolicy | None:
+async def language_model_policy(model: LanguageModel) -> VerificationPolicy | None:
     """The hybrid policy (structured, lexical, then the model) when a language model is configured; its
     retrieval index is loaded (or built) now rather than on the first request."""
-    if not settings.llm_base_url:
+    if model.gateway is None:
         return None
-    from agents.llm import wiring
-
-    await asyncio.to_thread(wiring.shared_index)
-    return wiring.hybrid_policy()
+    await asyncio.to_thread(model.index)
+    return model.hybrid_policy()
 
 
 def cds_evaluator(services: Services) -> QcEvaluator:
@@ -119,6 +117,7 @@ async def build_services(settings: Settings, *, migrate: bool = True, seed: bool
         max_count=settings.page_size_max,
     )
     cql = CqlEngine.from_settings(settings)
+    model = LanguageModel(settings)
     repo.write_hooks["Library"] = library_write_hook(repo, cql)
     data_source: SearchingSource
     if settings.fhir_upstream:
@@ -139,7 +138,8 @@ async def build_services(settings: Settings, *, migrate: bool = True, seed: bool
         cql=cql,
         catalog=(catalog := CatalogEngine(cql)),
         judge=CqlJudge(catalog),
-        full_policy=await language_model_policy(settings),
+        model=model,
+        full_policy=await language_model_policy(model),
     )
     if settings.seed_catalog if seed is None else seed:
         await seed_store(services)

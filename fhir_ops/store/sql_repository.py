@@ -18,11 +18,13 @@ from fhir_ops.errors import BadRequest, Gone, NotFound, PreconditionFailed
 from fhir_ops.search.indexer import index_resource
 from fhir_ops.search.query import base_query, count_query, ordered, plan_search
 from fhir_ops.store.concurrency import lock_keys, resource_key, translated, with_retry
+from fhir_ops.store.database import Database
+from fhir_ops.store.history import HistoryPage, HistoryQuery, read_history
+from fhir_ops.store.patch import apply_json_patch
 from fhir_ops.store.protocol import Resource, SearchParams, SearchResult
 from fhir_ops.store.tables import ResourceRow, ResourceVersionRow, SearchIndexRow
-from fhir_ops.store.transaction import process_bundle
+from fhir_ops.store.transaction import process_bundle, process_conditional
 from fhir_ops.validation import check_id, check_supported_type, validate_resource
-from medqc.db import Database
 
 #: Called before a resource of a given type is written (e.g. translate a Library's CQL to ELM).
 WriteHook = Callable[[Resource], Awaitable[Resource]]
@@ -119,6 +121,23 @@ class SqlRepository:
             raise Gone(f"Version {version_id} of {resource_type}/{resource_id} is a deletion")
         return orjson.loads(row.content)  # type: ignore[no-any-return]
 
+    async def history(
+        self, resource_type: str | None, resource_id: str | None, query: HistoryQuery
+    ) -> HistoryPage:
+        """Versions of one resource, one type (``resource_id`` None) or everything (both None)."""
+        if resource_type is not None:
+            check_supported_type(resource_type)
+        if resource_id is not None and not _ID_RE.fullmatch(resource_id):
+            raise NotFound(f"{resource_type}/{resource_id[:64]!r} is not a valid id, so it is not known")
+        with translated():
+            async with self.db.session() as session:
+                page = await read_history(
+                    session, resource_type=resource_type, resource_id=resource_id, query=query
+                )
+        if resource_id is not None and page.total == 0:
+            raise NotFound(f"{resource_type}/{resource_id} is not known")
+        return page
+
     async def search(self, resource_type: str, params: SearchParams, *, strict: bool = False) -> SearchResult:
         with translated():
             async with self.db.session() as session:
@@ -140,6 +159,10 @@ class SqlRepository:
             matches = [orjson.loads(row.content) for row in rows]
             if plan.includes and rows:
                 included = await self._included(session, plan.includes, [row.id for row in rows])
+            if plan.revincludes and rows:
+                included += await self._revincluded(
+                    session, plan.resource_type, plan.revincludes, [row.id for row in rows]
+                )
         return SearchResult(
             matches=matches,
             total=total,
@@ -169,6 +192,33 @@ class SqlRepository:
                 out.append(orjson.loads(row.content))
         return out
 
+    async def _revincluded(
+        self, session: AsyncSession, target_type: str, revincludes: list[tuple[str, str]], ids: list[str]
+    ) -> list[Resource]:
+        """Resources whose reference parameter points at one of ``ids`` (``_revinclude``), at most
+        ``max_count`` of them per page (the rest are left out, like any bounded result)."""
+        si = SearchIndexRow
+        sources: set[tuple[str, str]] = set()
+        for source_type, param in revincludes:
+            query = (
+                select(si.resource_type, si.resource_id)
+                .where(
+                    si.resource_type == source_type,
+                    si.param == param,
+                    si.system == target_type,
+                    si.value.in_(ids),
+                )
+                .distinct()
+                .limit(self.max_count)
+            )
+            sources.update((rtype, rid) for rtype, rid in (await session.execute(query)).all())
+        out: list[Resource] = []
+        for source in sorted(sources)[: self.max_count]:
+            row = await session.get(ResourceRow, source)
+            if row is not None and not row.deleted:
+                out.append(orjson.loads(row.content))
+        return out
+
     # ---- writes ----------------------------------------------------------------------------------
     async def create(self, resource: Resource, *, expected_type: str | None = None) -> Resource:
         prepared = await self.prepare(resource, expected_type=expected_type)
@@ -193,6 +243,40 @@ class SqlRepository:
         await self.write(
             lambda session: self.delete_in(session, resource_type, resource_id),
             keys=[resource_key(resource_type, resource_id)],
+        )
+
+    async def patch(
+        self, resource_type: str, resource_id: str, operations: Any, *, if_match: str | None = None
+    ) -> Resource:
+        """Apply a JSON Patch to the current version, in one unit of work holding the resource's lock
+        (so no write lands between the read and the new version)."""
+        check_supported_type(resource_type)
+
+        async def unit(session: AsyncSession) -> Resource:
+            current = await self.read_in(session, resource_type, resource_id)
+            if if_match is not None:
+                await self.check_if_match(session, resource_type, resource_id, if_match)
+            patched = apply_json_patch(current, operations)
+            prepared = await self.prepare(patched, expected_type=resource_type)
+            stored, _ = (await self.write_many(session, [{**prepared, "id": resource_id}]))[0]
+            return stored
+
+        return await self.write(unit, keys=[resource_key(resource_type, resource_id)])
+
+    async def conditional(
+        self,
+        method: str,
+        url: str,
+        resource: Resource | None = None,
+        *,
+        if_none_exist: str | None = None,
+        if_match: str | None = None,
+    ) -> Resource:
+        """A conditional create (``If-None-Exist``), update or delete (``Type?criteria``) over REST:
+        processed exactly as the one entry of a transaction (criteria locked, 412 on several
+        matches). Returns that entry's response (``response.status``, ``resource``)."""
+        return await process_conditional(
+            self, method=method, url=url, resource=resource, if_none_exist=if_none_exist, if_match=if_match
         )
 
     async def transaction(self, bundle: Resource) -> Resource:

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, DateTime, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from medqc.db import Base
+from fhir_ops.store.database import Base
 
 
 class ResourceRow(Base):

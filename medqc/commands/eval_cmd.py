@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from agents.llm.wiring import LanguageModel
 from agents.methods import method_names, policy_for
 from agents.qc_evaluate import RuleOracle, qc_evaluate
 from agents.qc_report import CS_POPULATION, EXT_EVIDENCE_CHECK, EXT_NEEDS_REVIEW, EXT_RULE_RESULT
@@ -46,10 +47,8 @@ def row_bundle(row: dict[str, Any], index: int) -> list[dict[str, Any]]:
     ]
 
 
-async def zero_shot_row(row: dict[str, Any], index: int) -> RowResult:
+async def zero_shot_row(row: dict[str, Any], index: int, model: LanguageModel) -> RowResult:
     """The papers' baseline: the whole indicator asked of the model at once (no facts, no rule)."""
-    from agents.llm.wiring import zero_shot_judge
-
     key = str(row["unique_id"])
     label = str(row["label"]).strip().lower() == "yes"
     spec = spec_for(key)
@@ -57,7 +56,7 @@ async def zero_shot_row(row: dict[str, Any], index: int) -> RowResult:
         return RowResult(key, label, False, True, False, 0, 0, 0.0)
     record = record_from_resources(row_bundle(row, index))
     t0 = time.perf_counter()
-    judgement = await zero_shot_judge().judge(spec, record.notes)
+    judgement = await model.zero_shot_judge().judge(spec, record.notes)
     latency = (time.perf_counter() - t0) * 1000
     quoted = int(judgement.value is not None or judgement.hallucinated_quote)
     return RowResult(
@@ -182,22 +181,19 @@ async def warm_up(rows: list[dict[str, Any]]) -> None:
         await evaluate_row({"unique_id": key, "patient note": "出院记录。", "label": "No"}, -1, policy)
 
 
-def llm_tokens() -> dict[str, int]:
-    from agents.llm.wiring import shared_gateway
-
-    gateway = shared_gateway()
-    usage = gateway.usage if gateway is not None else None
+def llm_tokens(model: LanguageModel) -> dict[str, int]:
+    usage = model.gateway.usage if model.gateway is not None else None
     return {"prompt": usage.prompt if usage else 0, "completion": usage.completion if usage else 0}
 
 
-async def run_eval(rows: list[dict[str, Any]], method: str) -> dict[str, Any]:
+async def run_eval(rows: list[dict[str, Any]], method: str, model: LanguageModel) -> dict[str, Any]:
     await warm_up(rows)
     if method == "zero-shot":
-        results = [await zero_shot_row(row, i) for i, row in enumerate(rows)]
-        return {**summarise(method, results), "llm_tokens": llm_tokens()}
+        results = [await zero_shot_row(row, i, model) for i, row in enumerate(rows)]
+        return {**summarise(method, results), "llm_tokens": llm_tokens(model)}
     policy = policy_for(method)
     results = [await evaluate_row(row, i, policy) for i, row in enumerate(rows)]
-    return {**summarise(method, results), "llm_tokens": llm_tokens()}
+    return {**summarise(method, results), "llm_tokens": llm_tokens(model)}
 
 
 def load_rows(dataset: Path, only: str | None = None) -> list[dict[str, Any]]:
@@ -214,9 +210,10 @@ def eval_command(
     errors: Annotated[bool, typer.Option("--errors", help="list the misjudged rows")] = False,
 ) -> None:
     """Evaluate the $qc-evaluate path (denominatorAsserted) on a labelled dataset."""
-    from agents.llm.wiring import close_gateways, register_llm_methods
+    from medqc.settings import get_settings
 
-    register_llm_methods()
+    model = LanguageModel(get_settings())
+    model.register_methods()
     if method not in {*method_names(), "zero-shot"}:
         raise typer.BadParameter(
             f"unknown method {method!r}; known: {', '.join([*method_names(), 'zero-shot'])}"
@@ -224,9 +221,9 @@ def eval_command(
 
     async def run() -> dict[str, Any]:
         try:
-            return await run_eval(rows, method)
+            return await run_eval(rows, method, model)
         finally:
-            await close_gateways()
+            await model.aclose()
 
     rows = load_rows(dataset, only)[::every]
     report = asyncio.run(run())

@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from medqc.db import Base
+from fhir_ops.store.database import Base
 from medqc.tables import import_all_tables
 
 import_all_tables()

@@ -1,0 +1,71 @@
+"""Database plumbing: the declarative base, the async engine and session factory (built lazily)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every MedQC table. Schema changes go through Alembic migrations only."""
+
+
+class Database:
+    """The engine and session factory of one process (created in the app lifespan or the CLI)."""
+
+    def __init__(self, url: str, *, statement_timeout_s: float = 30.0) -> None:
+        """``statement_timeout_s`` bounds every PostgreSQL statement (a query past it is cancelled by the
+        server and answered 503); SQLite runs in-process and has no such knob."""
+        self.url = url
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        kwargs: dict[str, object] = {}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"timeout": 30}
+        else:
+            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+            if parsed.get_backend_name() == "postgresql" and statement_timeout_s > 0:
+                timeout_ms = str(int(statement_timeout_s * 1000))
+                kwargs["connect_args"] = {"server_settings": {"statement_timeout": timeout_ms}}
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if self.is_sqlite:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessions() as session:
+            yield session
+
+    async def probe(self, *, timeout_s: float = 0.5) -> None:
+        """Raise unless the database answers and, on SQLite, takes a write lock within ``timeout_s`` (a
+        locked SQLite file answers reads but would stall every write: not ready)."""
+        async with self.engine.connect() as conn:
+            if not self.is_sqlite:
+                await conn.exec_driver_sql("SELECT 1")
+                return
+            await conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
+            try:
+                await conn.exec_driver_sql("BEGIN IMMEDIATE")
+                await conn.exec_driver_sql("ROLLBACK")
+            finally:
+                await conn.exec_driver_sql("PRAGMA busy_timeout = 30000")
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
