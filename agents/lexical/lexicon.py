@@ -94,6 +94,14 @@ class TextRules(_Strict):
         description="uncertainty cues that, in a pathology or imaging report, state the report's finding "
         "(考虑, 倾向): a report's 考虑腺癌 is its diagnosis; elsewhere 考虑 hedges",
     )
+    plan_cues: list[str] = Field(
+        default_factory=list,
+        description="uncertainty cues of a plan (建议, 拟) that, for a discharge-context entry, do not "
+        "hedge a plan for after discharge (出院后建议继续口服阿托伐他汀 is a discharge prescription)",
+    )
+    discharge_plan: list[str] = Field(
+        default_factory=list, description="phrases that make a sentence a plan for after discharge (出院后)"
+    )
     variants: dict[str, list[str]] = Field(
         default_factory=dict,
         description="report variants of one word (切缘: [断端, 残端]): a lexicon term or pattern naming the "

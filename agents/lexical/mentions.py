@@ -296,26 +296,51 @@ def later_stop(mention: Mention, limit: int, cues: CueSet) -> tuple[int, int] | 
     return None
 
 
-_CUE_SETS: dict[int, tuple[LexiconEntry, CueSet, CueSet]] = {}
+_CUE_SETS: dict[int, tuple[LexiconEntry, CueSet, CueSet, CueSet]] = {}
+#: Sections of the discharge: an entry whose context_sections name one reads discharge medication.
+_DISCHARGE = frozenset({"出院医嘱", "出院情况"})
 #: The history section: an entry excluding it is about this stay (treatments, procedures, tests).
 _HISTORY = "既往史"
 
 
-def cue_set(entry: LexiconEntry, *, report: bool = False) -> CueSet:
+def cue_set(entry: LexiconEntry, *, report: bool = False, plan: bool = False) -> CueSet:
     """The default cues with the entry's overrides (cached per entry object); with ``report``, the cues
-    of a pathology or imaging report, where the report cues (考虑, 倾向) state the finding."""
+    of a pathology or imaging report, where the report cues (考虑, 倾向) state the finding; with ``plan``,
+    the cues of a plan for after discharge, where the plan cues (建议, 拟) do not hedge."""
     cached = _CUE_SETS.get(id(entry))
     if cached is None or cached[0] is not entry:
         rules = text_rules()
         plain = CueSet.build(rules.cues, entry.negation, entry.uncertainty)
-        stating = frozenset(rules.report_cues)
-        in_report = replace(
+        cached = _CUE_SETS[id(entry)] = (
+            entry,
             plain,
-            uncertainty_pre=tuple(c for c in plain.uncertainty_pre if c not in stating),
-            uncertainty_post=tuple(c for c in plain.uncertainty_post if c not in stating),
+            _without(plain, frozenset(rules.report_cues)),
+            _without(plain, frozenset(rules.plan_cues)),
         )
-        cached = _CUE_SETS[id(entry)] = (entry, plain, in_report)
-    return cached[2] if report else cached[1]
+    return cached[2] if report else cached[3] if plan else cached[1]
+
+
+def _without(cues: CueSet, dropped: frozenset[str]) -> CueSet:
+    return replace(
+        cues,
+        uncertainty_pre=tuple(c for c in cues.uncertainty_pre if c not in dropped),
+        uncertainty_post=tuple(c for c in cues.uncertainty_post if c not in dropped),
+    )
+
+
+def plan_start(sentence: Sentence) -> int | None:
+    """Where a plan for after discharge starts in ``sentence``: its start in a discharge section, else
+    the end of the first discharge-plan marker (出院后, 院外), else None.
+
+    >>> from agents.lexical.document import analyse
+    >>> [plan_start(s) for s in analyse("建议行PCI。出院医嘱：建议继续口服阿司匹林。").sentences]
+    [None, 7]
+    """
+    if not sentence.aliases.isdisjoint(_DISCHARGE):
+        return sentence.start
+    markers = text_rules().discharge_plan
+    found = [i for i in (sentence.text.find(m) for m in markers) if i >= 0]
+    return sentence.start + min(found) if found else None
 
 
 @lru_cache(maxsize=4)
@@ -364,6 +389,7 @@ def find_mentions(
     ends = [e for _, e in spans]
     heads = {e: s for s, e in reversed(spans)}
     per_sentence: dict[int, tuple[bool, bool, tuple[tuple[int, int], ...], int | None]] = {}
+    discharge_entry = not _DISCHARGE.isdisjoint(entry.context_sections)
     for start, end in spans:
         sentence = doc.sentence_at(start)
         if entry.sections and sentence.aliases.isdisjoint(entry.sections):
@@ -379,6 +405,7 @@ def find_mentions(
         if tests is None:
             tests = per_sentence[sentence.index] = _sentence_tests(entry, sentence, cues, spans, ends)
         passes, in_sentence_context, local, report_from = tests
+        plan_from = plan_start(sentence) if discharge_entry else None
         if not passes:
             continue
         in_context = not (entry.context or entry.context_sections) or (
@@ -389,7 +416,8 @@ def find_mentions(
         authored = _authored_pattern(all_terms, patterns, doc.text[start:end]) if entry.inner_cues else None
         group = bracket_group(doc.text, start, end, local, heads=heads)
         in_report = report_from is not None and start >= report_from
-        reading = cue_set(entry, report=True) if in_report else cues
+        in_plan = plan_from is not None and start >= plan_from
+        reading = cue_set(entry, report=True) if in_report else cue_set(entry, plan=True) if in_plan else cues
         pol = mention_polarity(sentence, start, end, reading, authored, spans=local, group=group)
         out.append(Mention(start, end, sentence, pol, in_context))
     return out

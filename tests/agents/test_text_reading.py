@@ -116,3 +116,17 @@ def test_short_names_match_exactly() -> None:
 def test_report_variants_of_the_margin_match_one_term(text: str) -> None:
     entry = LexiconEntry(terms=["切缘阳性"], regex=["(?:上|近端)切缘(?:阳性|见癌)"])
     assert [m.polarity for m in find_mentions(entry, analyse(text))] == ["affirmed"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("出院医嘱：建议继续口服阿托伐他汀20mg qn。", [("阿托伐他汀", "affirmed", True)]),
+        ("诊疗经过：病情稳定，建议出院后长期口服阿托伐他汀。", [("阿托伐他汀", "affirmed", True)]),
+        ("诊疗经过：血脂偏高，建议口服阿托伐他汀。", [("阿托伐他汀", "uncertain", False)]),
+    ],
+)
+def test_a_plan_for_after_discharge_is_the_discharge_prescription(
+    text: str, expected: list[tuple[str, str, bool]]
+) -> None:
+    assert _mentions("stemi#statin_discharge", text) == expected
