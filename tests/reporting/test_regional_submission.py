@@ -343,7 +343,8 @@ def test_unreachable_platform_is_retried_then_recorded(setup: Setup) -> None:
         ({"measure": "http://medqc.org/fhir/Measure/af-rhythm-control|1.2.0"}, 422, "not this Measure"),
         ({"reporter": None}, 422, "reporter"),
         ({"period": {"start": "2026-03-31", "end": "2026-01-01"}}, 422, "period.start is after period.end"),
-        ({"status": "bogus"}, 422, "Invalid MeasureReport"),
+        ({"status": "error"}, 422, "status must be complete or pending"),
+        ({"group": "not a list"}, 422, "Invalid MeasureReport"),
     ],
 )
 def test_platform_refuses_invalid_reports_with_a_reason(
