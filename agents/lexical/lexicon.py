@@ -212,6 +212,11 @@ class LexiconEntry(_Strict):
         description="also look for cues inside a regex match (脑室系统未见积血 for 're:脑室.{0,6}积血'); "
         "cues written in the pattern itself do not count",
     )
+    after: str | None = Field(
+        default=None,
+        description="an outcome entry (rebleeding, recanalisation): 'file#entry' of the procedure it judges; "
+        "when the note mentions that procedure, only mentions after its first affirmed mention count",
+    )
     on_negated: bool | None = Field(default=False, description="value when every mention is negated")
     on_conflict: Literal["affirmed", "last"] = Field(
         default="affirmed",

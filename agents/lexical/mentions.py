@@ -20,7 +20,7 @@ from agents.lexical.cues import (
 )
 from agents.lexical.dictionaries import tolerant_spans
 from agents.lexical.document import Clause, Document, Sentence
-from agents.lexical.lexicon import LexiconEntry, text_rules
+from agents.lexical.lexicon import LexiconEntry, LexiconError, resolve, text_rules
 from agents.lexical.prefilter import guarded
 
 
@@ -381,6 +381,7 @@ def find_mentions(
     if pattern is None:
         return []
     cues = cue_set(entry)
+    not_before = _procedure_end(entry, doc)
     out: list[Mention] = []
     exact = [m.span() for m in pattern.finditer(doc.text) if m.end() > m.start()]
     literal = tuple(t for t in all_terms if not t.startswith("re:"))
@@ -391,6 +392,8 @@ def find_mentions(
     per_sentence: dict[int, tuple[bool, bool, tuple[tuple[int, int], ...], int | None]] = {}
     discharge_entry = not _DISCHARGE.isdisjoint(entry.context_sections)
     for start, end in spans:
+        if start < not_before:
+            continue  # an outcome told before the procedure it judges
         sentence = doc.sentence_at(start)
         if entry.sections and sentence.aliases.isdisjoint(entry.sections):
             continue
@@ -421,6 +424,17 @@ def find_mentions(
         pol = mention_polarity(sentence, start, end, reading, authored, spans=local, group=group)
         out.append(Mention(start, end, sentence, pol, in_context))
     return out
+
+
+def _procedure_end(entry: LexiconEntry, doc: Document) -> int:
+    """End of the first affirmed mention of the procedure an outcome entry judges (``entry.after``), or
+    0 when the entry judges none or the note does not mention it (then the order cannot be told)."""
+    if entry.after is None:
+        return 0
+    procedure = resolve(entry.after)
+    if procedure.after is not None:
+        raise LexiconError(f"{entry.after}: the procedure of an outcome cannot itself be an outcome")
+    return min((m.end for m in find_mentions(procedure, doc) if m.polarity == "affirmed"), default=0)
 
 
 def _sentence_tests(

@@ -130,3 +130,16 @@ def test_a_plan_for_after_discharge_is_the_discharge_prescription(
     text: str, expected: list[tuple[str, str, bool]]
 ) -> None:
     assert _mentions("stemi#statin_discharge", text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "counted"),
+    [
+        ("胃镜下见胃窦溃疡活动性出血，予钛夹夹闭止血，术后再次出现黑便。", True),
+        ("入院前再次出现黑便3次。入院后胃镜下钛夹夹闭止血，术后未再出血。", False),
+        ("予药物止血治疗后再次出现黑便。", True),  # no endoscopic procedure: the order cannot be told
+    ],
+)
+def test_an_outcome_counts_only_after_the_procedure_it_judges(text: str, counted: bool) -> None:
+    found = [m for m in find_mentions(resolve("gib2#rebleeding"), analyse(text)) if m.polarity == "affirmed"]
+    assert bool(found) == counted, found
