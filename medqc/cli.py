@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -20,27 +20,44 @@ DEMO_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / 
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8080,
+    temporal: Annotated[
+        bool, typer.Option(help="without MEDQC_TEMPORAL_ADDRESS, start and supervise a Temporal dev server")
+    ] = True,
 ) -> None:
     """Run the HTTP service (FHIR facade, operations, CDS Hooks)."""
     import uvicorn
 
     from medqc.app import create_app
 
-    uvicorn.run(create_app(), host=host, port=port, log_config=None, access_log=False)
+    settings = get_settings()
+    if temporal and settings.temporal_address is None:
+        settings = settings.model_copy(update={"temporal_dev_server": True})
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
 
 
 @app.command()
 def load(paths: Annotated[list[Path], typer.Argument(help="Bundle/resource files or folders")]) -> None:
     """Load FHIR Bundles and resources (.json/.ndjson files, or folders of them) into the store."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from medqc.loader import load_paths
     from medqc.services import build_services
 
     async def run() -> int:
-        services = await build_services(get_settings())
-        try:
-            report = await load_paths(services.repo, paths)
-        finally:
-            await services.close()
+        with Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+        ) as progress:
+            task = progress.add_task("starting (database, catalog)", total=None)
+            services = await build_services(get_settings())
+            progress.update(task, description="loading files")
+            try:
+                report = await load_paths(
+                    services.repo,
+                    paths,
+                    progress=lambda done, total: progress.update(task, completed=done, total=total),
+                )
+            finally:
+                await services.close()
         typer.echo(f"loaded {report.resources} resources from {report.files} file(s)")
         for rtype, n in sorted(report.by_type.items()):
             typer.echo(f"  {rtype:<28} {n}")
@@ -72,6 +89,17 @@ def migrate() -> None:
 
     asyncio.run(run())
     typer.echo(json.dumps({"database": get_settings().database_url.split("@")[-1], "status": "migrated"}))
+
+
+def _register_token_and_evaluate() -> None:
+    from medqc.commands.evaluate_cmd import evaluate_command
+    from medqc.commands.token_cmd import token_command
+
+    app.command("token")(token_command)
+    app.command("evaluate")(evaluate_command)
+
+
+_register_token_and_evaluate()
 
 
 def _register_eval() -> None:
@@ -111,6 +139,36 @@ def catalog_list(
     for row in rows:
         typer.echo(f"{row['id']:<40} {row['version']:<7} {row['core']:<5} {row['disease']:<11} {row['key']}")
     typer.echo(f"{len(rows)} indicators")
+
+
+@catalog_app.command("generate")
+def catalog_generate() -> None:
+    """Rewrite the golden copy of the generated artefacts (measures/catalog/generated/): review the diff."""
+    from measures.catalog.package import write_golden
+
+    written = write_golden()
+    typer.echo(f"{len(written)} files written to measures/catalog/generated/")
+
+
+@catalog_app.command("export")
+def catalog_export(
+    directory: Annotated[Path, typer.Argument(help="where to write the FHIR package folder")],
+    elm: Annotated[bool, typer.Option(help="translate the CQL and include the ELM (needs node)")] = True,
+) -> None:
+    """Write the catalog as a FHIR package (package.json + Measures, Libraries, ValueSets, CodeSystems)."""
+    from measures.catalog.evaluation import CatalogEngine
+    from measures.catalog.package import export_package
+    from measures.engine import CqlEngine
+
+    async def translated() -> dict[str, dict[str, Any]]:
+        cql = CqlEngine.from_settings(get_settings())
+        try:
+            return await CatalogEngine(cql).library_elm()
+        finally:
+            await cql.close()
+
+    written = export_package(directory, asyncio.run(translated()) if elm else None)
+    typer.echo(f"{len(written)} files written to {directory / 'package'}")
 
 
 kb_app = typer.Typer(help="The knowledge base (retrieval index for the language-model verifier).")

@@ -20,9 +20,14 @@ log = logging.getLogger(__name__)
 def builtin_resources(services: Services) -> list[dict[str, Any]]:
     """Everything MedQC ships: OperationDefinitions and the indicator catalog generated from the specs (one
     Measure per CMQCIC indicator, one CQL Library per disease, their ValueSets and CodeSystems)."""
+    from conformance.profiles import profile_resources
     from measures.catalog.measures import catalog_resources
 
-    return [*(op.definition() for op in services.registry), *catalog_resources()]
+    return [
+        *(op.definition() for op in services.registry),
+        *profile_resources(),
+        *catalog_resources(),
+    ]
 
 
 SEED_TAG = "http://medqc.org/fhir/CodeSystem/seed-content"

@@ -124,3 +124,23 @@ def test_second_rating_judges_nothing_again(base: str) -> None:
         facts = fhir.get("/Observation", params={"encounter": "Encounter/af-in-2", "_count": "100"}).json()
         after = {e["resource"]["id"]: e["resource"]["meta"]["versionId"] for e in facts["entry"]}
         assert after == before
+
+
+def test_fact_observations_follow_the_served_profile(base: str) -> None:
+    with httpx.Client(base_url=f"{base}/fhir", timeout=120) as fhir:
+        profile = fhir.get("/StructureDefinition/qc-fact-observation").json()
+        assert profile["type"] == "Observation"
+        codes = {c["code"] for c in fhir.get("/CodeSystem/qc-fact").json()["concept"]}
+        facts = fhir.get("/Observation", params={"encounter": "Encounter/af-in-1", "_count": "100"}).json()
+        observations = [e["resource"] for e in facts["entry"]]
+        assert observations
+        for obs in observations:
+            assert obs["meta"]["profile"] == [profile["url"]]
+            assert obs["code"]["coding"][0]["code"] in codes
+            assert ("dataAbsentReason" in obs) != any(k.startswith("value") for k in obs)
+            assert obs["encounter"]["reference"] == "Encounter/af-in-1"
+        has_bled = next(o for o in observations if o["code"]["coding"][0]["code"] == "af-bleeding-risk.has_bled")
+        assert has_bled["valueBoolean"] is True
+        evidence = [e for e in has_bled["extension"] if e["url"].endswith("/qc-evidence")]
+        quote = next(p["valueString"] for p in evidence[0]["extension"] if p["url"] == "quote")
+        assert "HAS-BLED" in quote
