@@ -18,7 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from joserfc import jwt
@@ -31,6 +31,9 @@ CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 RESULT_SYSTEM = "http://medqc.org/fhir/CodeSystem/submit-data-outcome"
 #: Renew an access token this many seconds before the platform says it expires.
 EXPIRY_MARGIN_S = 30.0
+#: How a report travels: DEQM ``$submit-data``, or a FHIR transaction that PUTs the report under its
+#: stable id (for platforms that take summary reports as plain resources).
+Via = Literal["submit-data", "transaction"]
 
 
 class TokenError(Exception):
@@ -140,7 +143,8 @@ class _Transient(Exception):
 
 @dataclass(slots=True)
 class PlatformClient:
-    """``POST [platform]/Measure/{id}/$submit-data`` with a bearer token, retries and a deadline."""
+    """``POST [platform]/Measure/{id}/$submit-data`` (or a transaction ``PUT MeasureReport/{id}``) with a
+    bearer token, retries and a deadline."""
 
     base_url: str
     http: httpx.AsyncClient
@@ -152,9 +156,30 @@ class PlatformClient:
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 8.0
 
-    async def submit(self, measure_id: str, report: dict[str, Any]) -> PlatformAnswer:
-        url = f"{self.base_url.rstrip('/')}/Measure/{measure_id}/$submit-data"
-        body = {"resourceType": "Parameters", "parameter": [{"name": "measureReport", "resource": report}]}
+    async def submit(
+        self, measure_id: str, report: dict[str, Any], *, via: Via = "submit-data"
+    ) -> PlatformAnswer:
+        base = self.base_url.rstrip("/")
+        url, body = (
+            (
+                f"{base}/Measure/{measure_id}/$submit-data",
+                {"resourceType": "Parameters", "parameter": [{"name": "measureReport", "resource": report}]},
+            )
+            if via == "submit-data"
+            else (
+                base,
+                {
+                    "resourceType": "Bundle",
+                    "type": "transaction",
+                    "entry": [
+                        {
+                            "resource": report,
+                            "request": {"method": "PUT", "url": f"MeasureReport/{report['id']}"},
+                        }
+                    ],
+                },
+            )
+        )
         attempts = 0
         last: _Transient | None = None
         try:
@@ -229,6 +254,11 @@ def _diagnostics(outcome: dict[str, Any] | None, status: int) -> str:
 
 
 def _result_for(outcome: dict[str, Any] | None, report_id: str) -> str:
+    """created / updated / unchanged from a ``$submit-data`` OperationOutcome or a transaction response."""
+    if (outcome or {}).get("resourceType") == "Bundle":
+        entry: dict[str, Any] = next(iter((outcome or {}).get("entry") or []), {})
+        status = str((entry.get("response") or {}).get("status", ""))
+        return "created" if status.startswith("201") else "updated" if status.startswith("200") else "stored"
     for issue in (outcome or {}).get("issue") or []:
         if f"MeasureReport/{report_id}" in (issue.get("expression") or []):
             for coding in (issue.get("details") or {}).get("coding") or []:

@@ -9,7 +9,7 @@ from typing import Any
 from fhir_ops.store.protocol import ResourceRepository
 from measures.engine import CqlEngine
 from measures.library_content import cql_of
-from measures.reporting.client import PlatformAnswer, PlatformClient
+from measures.reporting.client import PlatformAnswer, PlatformClient, Via
 from measures.reporting.diff import report_diff
 from measures.reporting.identity import content_digest
 from measures.reporting.ledger import Ledger, Submission
@@ -94,12 +94,17 @@ async def plan_reports(
 
 
 async def send_reports(
-    client: PlatformClient, ledger: Ledger, planned: list[PlannedReport], *, approved_by: str
+    client: PlatformClient,
+    ledger: Ledger,
+    planned: list[PlannedReport],
+    *,
+    approved_by: str,
+    via: Via = "submit-data",
 ) -> list[SentReport]:
     """Send each report and record every attempt's outcome (accepted, rejected or failed) in the ledger."""
     sent = []
     for item in planned:
-        answer = await client.submit(item.summary.measure_id, item.summary.report)
+        answer = await client.submit(item.summary.measure_id, item.summary.report, via=via)
         entry = await ledger.record(
             platform=client.base_url,
             measure_id=item.summary.measure_id,

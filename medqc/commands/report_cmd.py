@@ -21,7 +21,7 @@ import typer
 from medqc.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from measures.reporting.client import PlatformClient
+    from measures.reporting.client import PlatformClient, Via
     from measures.reporting.submission import PlannedReport
 
 report_app = typer.Typer(help="Regional reporting: DEQM summary reports to the regional platform.")
@@ -88,6 +88,7 @@ async def _submit(
     end: str,
     dry_run: bool,
     approve: bool,
+    via: Via,
 ) -> int:
     from fhir_ops.errors import FhirError
     from measures.reporting.ledger import Ledger
@@ -130,7 +131,7 @@ async def _submit(
                 return EXIT_NOT_SENT
         async with httpx.AsyncClient(follow_redirects=False) as http:
             client = _client(settings, platform, http)
-            sent = await send_reports(client, ledger, planned, approved_by=_person())
+            sent = await send_reports(client, ledger, planned, approved_by=_person(), via=via)
         for done in sent:
             typer.echo(
                 f"{done.entry.outcome:<8} {done.planned.summary.measure_id}: {done.answer.message} "
@@ -178,9 +179,14 @@ def submit(
     approve: Annotated[
         bool, typer.Option("--approve", help="The person's sign-off: send without asking")
     ] = False,
+    via: Annotated[
+        str, typer.Option(help="submit-data (DEQM $submit-data) or transaction (PUT MeasureReport/{id})")
+    ] = "submit-data",
 ) -> None:
     """Compute the period's summary reports and submit them ($submit-data) to the platform."""
     start, end = split_period(period)
+    if via not in ("submit-data", "transaction"):
+        raise typer.BadParameter("submit-data or transaction", param_hint="--via")
     code = asyncio.run(
         _submit(
             get_settings(),
@@ -190,6 +196,7 @@ def submit(
             end=end,
             dry_run=dry_run,
             approve=approve,
+            via="transaction" if via == "transaction" else "submit-data",
         )
     )
     raise typer.Exit(code)

@@ -373,3 +373,27 @@ def test_platform_needs_a_report_and_its_token(setup: Setup) -> None:
     assert response.status_code == 400
     assert "measureReport" in response.json()["issue"][0]["diagnostics"]
     assert httpx.post(url, json=empty, timeout=30).status_code == 401
+
+
+def test_a_transaction_replaces_the_same_report(setup: Setup) -> None:
+    """For platforms that take summary reports as resources: PUT MeasureReport/{stable id} in a transaction
+    lands on the report $submit-data stored (same id), never beside it."""
+    before = [r for r in setup.platform_reports() if f"/{BLEEDING}|" in r["measure"]]
+    code, out = setup.run(
+        "submit",
+        "--period",
+        PERIOD,
+        "--to",
+        setup.fhir,
+        "--measure",
+        BLEEDING,
+        "--approve",
+        "--via",
+        "transaction",
+    )
+    assert code == 0, out
+    after = [r for r in setup.platform_reports() if f"/{BLEEDING}|" in r["measure"]]
+    assert [r["id"] for r in after] == [r["id"] for r in before]
+    assert _counts(after[0]["group"][0]) == _hospital_counts(setup, BLEEDING)["main"]
+    entry = setup.ledger()[0]
+    assert (entry["outcome"], entry["result"], entry["http_status"]) == ("accepted", "updated", 200)
