@@ -25,6 +25,7 @@ from medqc.operations import build_registry
 from medqc.review import router as review_router
 from medqc.services import Services, build_services, cds_evaluator
 from medqc.settings import Settings, get_settings
+from medqc.temporal import TemporalRuntime
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -39,9 +40,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db = services.db
         app.state.data_source = services.data_source
         app.state.cds_evaluator = cds_evaluator(services)
+        temporal = TemporalRuntime(settings, services.orchestrator)
+        await temporal.start()
         try:
             yield
         finally:
+            await temporal.stop()
             client = getattr(app.state, "http_client", None)
             if client is not None:
                 await client.aclose()

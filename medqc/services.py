@@ -7,19 +7,23 @@ from dataclasses import dataclass, field
 from importlib.metadata import version
 from typing import Any
 
-from agents.discharge import DischargeJudge
 from agents.llm.wiring import LanguageModel
-from agents.population import judge_period
+from agents.orchestration.audit import AuditStore
+from agents.orchestration.runner import Orchestrator
+from agents.orchestration.runs import encounter_discharge, population_rating
+from agents.orchestration.telemetry import StepTelemetry, tracer_provider
 from agents.qc_evaluate import CqlJudge
 from agents.verifiers.policy import VerificationPolicy, default_policy
 from cds_services.qc_adapter import IndicatorMeta, QcEvaluator
 from conformance.capability import capability_statement
 from fhir_ops.data_access.embedded import RepositorySource
+from fhir_ops.data_access.record import EncounterRecord
 from fhir_ops.data_access.searching import SearchingSource
 from fhir_ops.data_access.upstream import UpstreamSource
 from fhir_ops.operations.registry import OperationRegistry
 from fhir_ops.store.database import Database
 from fhir_ops.store.sql_repository import SqlRepository
+from fhir_ops.tracing import trace_id_var
 from measures.catalog import indicator_specs
 from measures.catalog.evaluation import CatalogEngine, catalog_indicator, disease_of
 from measures.engine import CqlEngine
@@ -43,6 +47,8 @@ class Services:
     model: LanguageModel
     fast_policy: VerificationPolicy = field(default_factory=default_policy)
     full_policy: VerificationPolicy | None = None
+    #: every run (hook, operations, population rating) goes through it (agents/orchestration)
+    orchestrator: Orchestrator = field(init=False)
 
     def policy(self) -> VerificationPolicy:
         """The policy of FHIR operations: the full one (with the language model) when configured."""
@@ -63,16 +69,12 @@ class Services:
         if spec is None:
             return
         disease = disease_of(spec)
-        await judge_period(
-            source=self.data_source,
-            repo=self.repo,
-            specs=list(disease.indicators),
-            policy=self.policy(),
-            start=period.start,
-            end=period.end,
-        )
+        specs = list(disease.indicators)
+        await population_rating(self.orchestrator, specs, start=period.start, end=period.end)
 
     async def close(self) -> None:
+        await self.orchestrator.drain()
+        self.orchestrator.telemetry.shutdown()
         await self.model.aclose()
         await self.cql.close()
         await self.db.dispose()
@@ -88,10 +90,12 @@ async def language_model_policy(model: LanguageModel) -> VerificationPolicy | No
 
 
 def cds_evaluator(services: Services) -> QcEvaluator:
-    """The CDS Hooks evaluator: the discharge judge, with card texts from the indicator catalog."""
-    judge = DischargeJudge(
-        services.repo, judge=services.judge, fast=services.fast_policy, full=services.full_policy
-    )
+    """The CDS Hooks evaluator: the encounter-discharge run, with card texts from the indicator catalog."""
+    orchestrator = services.orchestrator
+
+    async def judge(record: EncounterRecord) -> dict[str, Any]:
+        return await encounter_discharge(orchestrator, record)
+
     meta = {
         spec.canonical: IndicatorMeta(
             key=spec.key,
@@ -140,6 +144,13 @@ async def build_services(settings: Settings, *, migrate: bool = True, seed: bool
         judge=CqlJudge(catalog),
         model=model,
         full_policy=await language_model_policy(model),
+    )
+    services.orchestrator = Orchestrator(
+        services,
+        AuditStore(db),
+        telemetry=StepTelemetry(tracer_provider(settings.otel_exporter_otlp_endpoint)),
+        start_timeout_s=settings.temporal_start_timeout_s,
+        trace_id=trace_id_var.get,
     )
     if settings.seed_catalog if seed is None else seed:
         await seed_store(services)

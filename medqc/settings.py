@@ -98,6 +98,27 @@ class Settings(BaseSettings):
             return self.cds_audience_from_request
         return "base_url" not in self.model_fields_set
 
+    # Orchestration (Temporal) and audit
+    temporal_address: str | None = Field(
+        default=None, description="host:port of the Temporal frontend (unset: see temporal_dev_server)"
+    )
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "medqc"
+    temporal_dev_server: bool = Field(
+        default=False,
+        description="start and supervise a local dev server when temporal_address is unset (medqc serve: on)",
+    )
+    temporal_dev_db: str = Field(default="var/temporal.sqlite", description="the dev server's state file")
+    temporal_dev_port: int = 7233
+    temporal_dev_ui_port: int = 8233
+    temporal_start_timeout_s: float = Field(
+        default=1.0, description="deadline of starting a run's workflow (past it the run waits in the outbox)"
+    )
+    temporal_retry_s: float = Field(default=2.0, description="interval of the outbox pump's retries")
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None, description="OTLP/HTTP traces endpoint for the run steps' spans (unset: no export)"
+    )
+
     @property
     def fhir_base(self) -> str:
         return self.base_url.rstrip("/") + "/fhir"

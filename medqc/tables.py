@@ -9,6 +9,7 @@ TABLE_MODULES = (
     "cds_services.tables",
     "cds_services.shared_cache",
     "measures.reporting.ledger",
+    "agents.orchestration.audit",
 )
 
 

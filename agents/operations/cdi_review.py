@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.cdi.review import cdi_review
 from agents.operations.common import RECORD_PARAMETERS, record_of
+from agents.orchestration.runs import cdi_review
 from fhir_ops.operations.registry import Operation, OperationParam, OperationRequest
 
 
@@ -19,7 +19,7 @@ def collection(resources: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def cdi_review_handler(request: OperationRequest) -> dict[str, Any]:
-    return collection(cdi_review(await record_of(request)))
+    return collection(await cdi_review(request.services.orchestrator, await record_of(request)))
 
 
 OPERATION = Operation(

@@ -14,8 +14,8 @@ from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.parameters import Parameters
 
 from agents.drafting.resources import ref
-from agents.icd.suggest import Suggestion, suggest
-from agents.operations.common import RECORD_PARAMETERS, icd_index, record_of
+from agents.icd.suggest import Suggestion
+from agents.operations.common import RECORD_PARAMETERS, record_of
 from fhir_ops.data_access.record import EncounterRecord
 from fhir_ops.operations.registry import Operation, OperationParam, OperationRequest
 from knowledge_base.icd.table import ICD_SYSTEM
@@ -72,9 +72,9 @@ def suggestion_parameters(suggestions: list[Suggestion], record: EncounterRecord
 
 
 async def icd_suggest_handler(request: OperationRequest) -> dict[str, Any]:
-    record = await record_of(request)
-    index = await icd_index()
-    return suggestion_parameters(suggest(record, index), record)
+    from agents.orchestration.runs import icd_suggest  # the run's step uses this module
+
+    return await icd_suggest(request.services.orchestrator, await record_of(request))
 
 
 OPERATION = Operation(

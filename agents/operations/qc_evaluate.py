@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.discharge import record_hash, store_reports
-from agents.qc_evaluate import qc_judge
+from agents.orchestration.runs import qc_evaluate
 from fhir_ops.data_access.record import EncounterRecord, record_from_resources
 from fhir_ops.errors import BadRequest, NotFound
 from fhir_ops.operations.registry import Operation, OperationParam, OperationRequest
@@ -98,25 +97,13 @@ async def qc_evaluate_handler(request: OperationRequest) -> dict[str, Any]:
         if bundle is None:
             raise BadRequest("Parameter 'bundle' is required at the system level", expression=["bundle"])
         record = _bundle_record(bundle, request.one("encounter"))
-    digest = record_hash(record)
-    result = await qc_judge(
+    return await qc_evaluate(
+        services.orchestrator,
         record,
         measures=measures,
         denominator_asserted=asserted,
-        policy=services.policy(),
-        judge=services.judge,
-        digest=digest,
+        stored=request.resource_id is not None,
     )
-    if request.resource_id is not None:
-        await store_reports(
-            services.repo,
-            request.resource_id,
-            result.bundle,
-            digest=digest,
-            policy=services.policy_name(),
-            observations=result.observations,
-        )
-    return result.bundle
 
 
 OPERATION = Operation(

@@ -1,4 +1,5 @@
-"""The discharge judge: fast answer, reports stored after the response, full-policy refinement reused."""
+"""The encounter-discharge run: fast answer, reports stored after the response, full-policy refinement
+reused (agents/orchestration; without Temporal the durable steps run in-process from the outbox)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from agents.discharge import EXT_POLICY, DischargeJudge
+from agents.discharge import EXT_POLICY
+from agents.orchestration.runner import Orchestrator
+from agents.orchestration.runs import encounter_discharge
 from agents.verifiers.base import Evidence, FactVerdict
 from agents.verifiers.context import VerificationContext
 from agents.verifiers.policy import VerificationPolicy, default_policy
@@ -68,6 +71,21 @@ async def services(tmp_path: Path) -> AsyncIterator[Services]:
     await built.close()
 
 
+class Judge:
+    """The hook's evaluator over ``services`` with the given policies."""
+
+    def __init__(self, services: Services, *, fast: VerificationPolicy, full: VerificationPolicy | None = None):
+        self.services = services
+        services.fast_policy, services.full_policy = fast, full
+        self.orchestrator: Orchestrator = services.orchestrator
+
+    async def __call__(self, record: Any) -> dict[str, Any]:
+        return await encounter_discharge(self.orchestrator, record)
+
+    async def drain(self) -> None:
+        await self.orchestrator.drain()
+
+
 def _numerators(bundle: dict[str, Any]) -> dict[str, int]:
     out = {}
     for entry in bundle["entry"]:
@@ -78,7 +96,7 @@ def _numerators(bundle: dict[str, Any]) -> dict[str, int]:
 
 
 async def test_fast_answer_then_stored(services: Services) -> None:
-    judge = DischargeJudge(services.repo, fast=default_policy())
+    judge = Judge(services, fast=default_policy())
     bundle = await judge(_record(NOTE))
     assert _numerators(bundle)["af-bleeding-risk"] == 1
     await judge.drain()
@@ -92,7 +110,7 @@ async def test_fast_answer_then_stored(services: Services) -> None:
 
 async def test_full_policy_refines_in_the_background_and_is_reused(services: Services) -> None:
     full = VerificationPolicy([*default_policy().verifiers, EverythingDone()], name="hybrid")
-    judge = DischargeJudge(services.repo, fast=default_policy(), full=full)
+    judge = Judge(services, fast=default_policy(), full=full)
     first = await judge(_record(NOTE))
     assert _numerators(first)["af-thromboembolism-risk"] == 0  # fast path: not documented
     await judge.drain()
@@ -112,6 +130,6 @@ class Broken:
 
 async def test_a_failing_verifier_costs_a_fact_not_the_request(services: Services) -> None:
     policy = VerificationPolicy([Broken(), *default_policy().verifiers], name="lexical")
-    judge = DischargeJudge(services.repo, fast=policy)
+    judge = Judge(services, fast=policy)
     assert _numerators(await judge(_record(NOTE)))["af-bleeding-risk"] == 1
     await judge.drain()

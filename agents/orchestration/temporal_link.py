@@ -1,0 +1,115 @@
+"""Temporal's side of the orchestration: the activities (one per durable step), the worker, the launcher.
+
+Every activity has the same body, :meth:`Orchestrator.execute_durable` (idempotent per ``<run>/<step>``),
+registered under the step's name so that Temporal's UI shows each step by name. While a step works the
+activity heartbeats: if the worker dies mid-step the heartbeat stops, Temporal times the attempt out and
+retries it on the next worker, which finds the run's inputs and the earlier steps' outputs in the audit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Worker
+
+from agents.orchestration.audit import RunRecord
+from agents.orchestration.graph import RUNS
+from agents.orchestration.runner import Orchestrator
+from agents.orchestration.workflow import HEARTBEAT_TIMEOUT, WORKFLOW, RunRef, RunWorkflow, StepDone, StepTask
+from agents.orchestration.workflow import workflow_id as workflow_id_of
+from fhir_ops.errors import FhirError
+
+HEARTBEAT_EVERY_S = HEARTBEAT_TIMEOUT.total_seconds() / 4
+
+
+class TemporalLauncher:
+    """Starts a run's workflow (idempotently: the workflow id is the run's) and waits for it."""
+
+    def __init__(self, client: Client, *, task_queue: str, start_timeout_s: float) -> None:
+        self.client = client
+        self.task_queue = task_queue
+        self.start_timeout_s = start_timeout_s
+
+    async def launch(self, run: RunRecord, steps: list[str]) -> None:
+        await asyncio.wait_for(
+            self.client.start_workflow(
+                WORKFLOW,
+                RunRef(run.run_id, run.kind, steps),
+                id=workflow_id_of(run.run_id),
+                task_queue=self.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                memo={"trace_id": run.trace_id, "kind": run.kind},
+                static_summary=f"{run.kind} · trace {run.trace_id}",
+                rpc_timeout=timedelta(seconds=self.start_timeout_s),
+            ),
+            self.start_timeout_s,
+        )
+
+    async def wait(self, run: RunRecord, timeout_s: float) -> None:
+        handle = self.client.get_workflow_handle(workflow_id_of(run.run_id))
+        await asyncio.wait_for(handle.result(), timeout_s)
+
+
+@asynccontextmanager
+async def heartbeating() -> AsyncIterator[None]:
+    """Heartbeat the current activity until the block ends."""
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(HEARTBEAT_EVERY_S)
+
+    task = asyncio.get_running_loop().create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+
+
+def durable_step_names() -> list[str]:
+    return sorted({s.name for run in RUNS.values() for s in run.steps if s.durable})
+
+
+def activities(orchestrator: Orchestrator) -> list[Callable[[StepTask], Awaitable[StepDone]]]:
+    """One activity per durable step name, all with the orchestrator's idempotent step body."""
+
+    def make(name: str) -> Callable[[StepTask], Awaitable[StepDone]]:
+        async def body(task: StepTask) -> StepDone:
+            async with heartbeating():
+                executed = await orchestrator.execute_durable(
+                    task.run_id, task.step, where="temporal", heartbeat=activity.heartbeat
+                )
+            row = executed.row
+            if row.status != "ok":
+                error = executed.error
+                permanent = isinstance(error, FhirError) and error.status < 500
+                raise ApplicationError(
+                    f"{task.step} failed ({row.error})",
+                    type="NonRetryable" if permanent else row.error,
+                    non_retryable=permanent,
+                )
+            return StepDone(row.step, row.status, row.output_digest, row.duration_ms)
+
+        body.__name__ = f"step_{name.replace('-', '_')}"
+        return activity.defn(name=name)(body)
+
+    return [make(name) for name in durable_step_names()]
+
+
+def build_worker(client: Client, orchestrator: Orchestrator, *, task_queue: str) -> Worker:
+    """The worker of this MedQC process: the run workflow and the step activities."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[RunWorkflow],
+        activities=activities(orchestrator),
+        max_concurrent_activities=8,
+        graceful_shutdown_timeout=timedelta(seconds=5),
+    )
