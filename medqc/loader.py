@@ -6,7 +6,7 @@ the same files twice leaves one copy; references between them are resolved the s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,21 +104,30 @@ def _entry_for(resource: dict[str, Any], full_url: str | None) -> dict[str, Any]
     return entry
 
 
-async def load_paths(repo: ResourceRepository, paths: list[Path]) -> LoadReport:
-    """Load every file, one transaction per file; a file that fails is reported and the rest go on."""
+async def load_paths(
+    repo: ResourceRepository,
+    paths: list[Path],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> LoadReport:
+    """Load every file, one transaction per file; a file that fails is reported and the rest go on.
+    ``progress(done, total)`` is called after each file."""
     from fhir_ops.errors import FhirError
 
     report = LoadReport()
-    for path in iter_files(paths):
+    files = list(iter_files(paths))
+    for done, path in enumerate(files, 1):
         report.files += 1
         try:
             bundle = as_transaction(read_resources(path))
             response = await repo.transaction(bundle)
         except (FhirError, orjson.JSONDecodeError, ValueError) as exc:
             report.errors.append(f"{path}: {getattr(exc, 'diagnostics', None) or exc}")
-            continue
-        for entry in bundle["entry"]:
-            rtype = entry["resource"]["resourceType"]
-            report.by_type[rtype] = report.by_type.get(rtype, 0) + 1
-        report.resources += len(response.get("entry") or [])
+        else:
+            for entry in bundle["entry"]:
+                rtype = entry["resource"]["resourceType"]
+                report.by_type[rtype] = report.by_type.get(rtype, 0) + 1
+            report.resources += len(response.get("entry") or [])
+        if progress is not None:
+            progress(done, len(files))
     return report
