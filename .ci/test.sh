@@ -17,6 +17,9 @@ $BIN/mypy medqc fhir_ops cds_services measures agents knowledge_base conformance
 echo "== Helm chart (both tracks: render + Kubernetes schema validation)"
 .ci/helm.sh
 
+echo "== chromium (workstation browser tests)"
+.ci/chromium.sh
+
 echo "== PostgreSQL"
 MEDQC_TEST_POSTGRES_URL=$(.ci/postgres.sh start)
 export MEDQC_TEST_POSTGRES_URL

@@ -22,9 +22,10 @@ from medqc.observability import (
     configure_logging,
 )
 from medqc.operations import build_registry
-from medqc.review import router as review_router
 from medqc.services import Services, build_services, cds_evaluator
 from medqc.settings import Settings, get_settings
+from medqc.workstation import Sessions
+from medqc.workstation import router as workstation_router
 from medqc.temporal import TemporalRuntime
 
 
@@ -60,14 +61,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     authenticator = authenticator_from_settings(settings)
+    app.state.workstation_sessions = Sessions.from_settings(settings, authenticator)
     if authenticator is not None:
-        app.add_middleware(AuthMiddleware, authenticator=authenticator)
+        app.add_middleware(
+            AuthMiddleware, authenticator=authenticator, sessions=app.state.workstation_sessions
+        )
     app.add_middleware(ErrorBoundaryMiddleware)
     app.add_middleware(RequestContextMiddleware)
     add_cds_cors(app, settings)
     app.include_router(build_router(build_registry()))
     app.include_router(cds_router)
-    app.include_router(review_router)
+    app.include_router(workstation_router)
     _add_ops_routes(app)
     _add_error_handlers(app)
     return app

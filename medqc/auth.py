@@ -156,14 +156,27 @@ def authenticator_from_settings(settings: Settings) -> Authenticator | None:
     return None
 
 
+class BrowserSessions(Protocol):
+    """Browser access to ``/review`` (the workstation's session cookie, :mod:`medqc.workstation.session`)."""
+
+    def is_public(self, path: str) -> bool: ...
+    def principal(self, scope: Scope) -> Principal | None: ...
+    def login_location(self, scope: Scope) -> str | None: ...
+
+
 class AuthMiddleware:
-    """Puts ``/fhir`` and ``/review`` behind an :class:`Authenticator`."""
+    """Puts ``/fhir`` and ``/review`` behind an :class:`Authenticator`. Under ``/review`` a browser may
+    instead hold a session cookie, and a browser without credentials is redirected to the login page
+    (API clients still get the 401). The principal is left in ``request.state.principal``."""
 
     PROTECTED = ("/fhir", "/review")
 
-    def __init__(self, app: ASGIApp, authenticator: Authenticator) -> None:
+    def __init__(
+        self, app: ASGIApp, authenticator: Authenticator, sessions: BrowserSessions | None = None
+    ) -> None:
         self.app = app
         self.authenticator = authenticator
+        self.sessions = sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = str(scope.get("path", ""))
@@ -172,18 +185,42 @@ class AuthMiddleware:
             return
         header = dict(scope.get("headers", [])).get(b"authorization", b"").decode("latin-1")
         scheme, _, token = header.strip().partition(" ")
+        browser = self.sessions if path.startswith("/review") else None
+        if browser is not None and browser.is_public(path):
+            await self.app(scope, receive, send)
+            return
         try:
-            if scheme.lower() != "bearer" or not token.strip():
+            session = browser.principal(scope) if browser is not None and not header.strip() else None
+            if session is not None:
+                principal = session
+            elif scheme.lower() != "bearer" or not token.strip():
                 raise AuthError("A bearer token is required")
-            principal = await self.authenticator.authenticate(token.strip())
+            else:
+                principal = await self.authenticator.authenticate(token.strip())
             needed = requirement(str(scope["method"]), path)
             if needed is not None and not allows(principal.scopes, *needed):
                 wanted = f"{needed[0]}.{needed[1]}"
                 raise AuthError(f"The token's scopes do not allow {wanted}", status=403, scope=wanted)
         except AuthError as exc:
+            location = browser.login_location(scope) if browser is not None and exc.status == 401 else None
+            if location is not None:
+                await _redirect(send, location)
+                return
             await send_outcome(send, exc.status, *_challenge(exc, bool(token)))
             return
+        scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
+
+
+async def _redirect(send: Send, location: str) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 303,
+            "headers": [(b"location", location.encode("latin-1")), (b"content-length", b"0")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b""})
 
 
 def _challenge(exc: AuthError, had_token: bool) -> tuple[str, str, list[tuple[bytes, bytes]]]:

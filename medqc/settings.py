@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     auth_jwks_url: str | None = Field(default=None, description="the identity provider's JWKS")
     auth_issuer: str | None = Field(default=None, description="the required iss of access tokens")
     auth_audience: str | None = Field(default=None, description="the required aud of access tokens")
+    session_secret: str | None = Field(
+        default=None, description="signs the workstation's session cookies (the same on every replica)"
+    )
+    session_ttl_s: int = Field(default=8 * 3600, gt=0, description="how long a workstation login lasts")
     db_statement_timeout_s: float = Field(default=30.0, description="PostgreSQL statement_timeout")
     upstream_deadline_s: float = Field(default=20.0, description="one upstream read/search, all pages")
     upstream_max_pages: int = Field(default=50, description="next links one upstream search follows")
