@@ -120,6 +120,15 @@ def _register_report() -> None:
 
 _register_report()
 
+
+def _register_replay() -> None:
+    from medqc.commands.replay_cmd import replay
+
+    app.command()(replay)
+
+
+_register_replay()
+
 catalog_app = typer.Typer(help="The built-in indicator catalog.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
 
