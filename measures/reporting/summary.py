@@ -103,7 +103,7 @@ async def summary_report(
     for group, members in groups:
         scoring = scoring_code(measure, measure_groups.get(str(group.get("id")), {}))
         review = _review_counts(group)
-        review_count += review.get("denominator", 0)
+        review_count += _eligible(review)
         out_groups.append(_summary_group(group, members, departments, review, scoring))
     report: dict[str, Any] = {
         "resourceType": "MeasureReport",
@@ -161,6 +161,15 @@ def _review_counts(group: dict[str, Any]) -> dict[str, int]:
     return {}
 
 
+def _eligible(counts: dict[str, int]) -> int:
+    """Denominator members that are neither excluded nor excepted."""
+    return (
+        counts.get("denominator", 0)
+        - counts.get("denominator-exclusion", 0)
+        - counts.get("denominator-exception", 0)
+    )
+
+
 def _outcome_counts(
     group: dict[str, Any], review: dict[str, int], codes: Sequence[str]
 ) -> dict[str, dict[str, int]]:
@@ -175,13 +184,6 @@ def _outcome_counts(
     total = _counts(group)
     others = {c: total.get(c, 0) - review.get(c, 0) for c in {*total, *review}}
 
-    def eligible(counts: dict[str, int]) -> int:
-        return (
-            counts.get("denominator", 0)
-            - counts.get("denominator-exclusion", 0)
-            - counts.get("denominator-exception", 0)
-        )
-
     def met(counts: dict[str, int]) -> int:
         return counts.get("numerator", 0) - counts.get("numerator-exclusion", 0)
 
@@ -195,8 +197,8 @@ def _outcome_counts(
 
     return {
         "met": stratum(met(others), met(others)),
-        "not-met": stratum(max(0, eligible(others) - met(others)), 0),
-        NEEDS_REVIEW: stratum(eligible(review), met(review)),
+        "not-met": stratum(max(0, _eligible(others) - met(others)), 0),
+        NEEDS_REVIEW: stratum(_eligible(review), met(review)),
     }
 
 
