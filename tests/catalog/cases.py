@@ -1,6 +1,6 @@
-"""The shared helper of the hand-written case tests (``tests/catalog/test_<slug>_cases.py``).
+"""The helper of the hand-written case test (``tests/catalog/test_cases.py``, data in ``case_data/``).
 
-A case is ``(indicator id, note text, expected numerator)``. The note becomes a one-encounter record
+A case is an indicator id, a note text and the expected numerator. The note becomes a one-encounter record
 (Patient, Encounter, the note as a DocumentReference), the indicator is loaded from its own spec file
 (``measures/catalog/specs/<slug>.yaml``) and evaluated with the denominator asserted and the lexical policy,
 and the result is whether the numerator is met.
@@ -8,12 +8,8 @@ and the result is whether the numerator is met.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import TypeAlias
-
-import pytest
 
 from agents.methods import policy_for
 from agents.qc_evaluate import RuleOracle, qc_evaluate
@@ -21,11 +17,6 @@ from agents.verifiers.policy import VerificationPolicy
 from measures.catalog.loader import SPEC_DIR, load_disease
 from measures.catalog.schema import DiseaseSpec, IndicatorSpec
 from tests.support.notes import note_record
-
-Case: TypeAlias = tuple[str, str, bool]
-"""(indicator id, note text, expected numerator)."""
-
-CASE_ARGS = ("measure_id", "text", "expected")
 
 
 @cache
@@ -56,12 +47,3 @@ async def numerator(measure_id: str, text: str, *, slug: str | None = None) -> b
     )
     pops = bundle["entry"][0]["resource"]["group"][0]["population"]
     return {p["code"]["coding"][0]["code"]: p["count"] for p in pops}["numerator"] == 1
-
-
-def parametrize_cases(cases: Sequence[Case], *, indexed_ids: bool = True) -> pytest.MarkDecorator:
-    """Parametrize ``(measure_id, text, expected)`` over ``cases``.
-
-    Test ids are ``<indicator id>-<index>``; with ``indexed_ids`` False pytest's own ids (from the values).
-    """
-    ids = [f"{c[0]}-{i}" for i, c in enumerate(cases)] if indexed_ids else None
-    return pytest.mark.parametrize(CASE_ARGS, cases, ids=ids)
