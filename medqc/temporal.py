@@ -44,7 +44,7 @@ def temporal_binary() -> str:
     return found
 
 
-def _listening(port: int) -> bool:
+def listening(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.2)
         return sock.connect_ex(("127.0.0.1", port)) == 0
@@ -91,11 +91,11 @@ class DevServer:
 
     async def start(self, *, timeout_s: float = 60.0) -> str:
         """Start the server (unless one already listens on the port) and wait until it accepts."""
-        if not _listening(self.port):
+        if not listening(self.port):
             await self._spawn()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        while not _listening(self.port):
+        while not listening(self.port):
             if self.process is not None and self.process.returncode is not None:
                 raise RuntimeError(f"temporal dev server exited: see {self.log_file}")
             if loop.time() > deadline:
@@ -115,7 +115,7 @@ class DevServer:
             log.warning("temporal dev server exited: restarting", extra={"in_s": delay})
             await asyncio.sleep(delay)
             restarts += 1
-            if not _listening(self.port):
+            if not listening(self.port):
                 await self._spawn()
             elif self.process is None:
                 await asyncio.sleep(RECONNECT_S)

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
+import os
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fhir_ops.data_access.record import EncounterRecord, record_from_resources
+from medqc.demo import free_port
 from medqc.services import Services, build_services
 from medqc.settings import Settings
+from medqc.temporal import listening, temporal_binary
 
 NOTE = "诊断：持续性心房颤动。入院后HAS-BLED评分2分。"
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -35,7 +40,12 @@ def af_resources(encounter: str = "e-orch", note: str = NOTE) -> list[dict[str, 
             "subject": {"reference": "Patient/p-orch"},
             "context": {"encounter": [{"reference": f"Encounter/{encounter}"}]},
             "content": [
-                {"attachment": {"contentType": "text/plain", "data": base64.b64encode(note.encode()).decode()}}
+                {
+                    "attachment": {
+                        "contentType": "text/plain",
+                        "data": base64.b64encode(note.encode()).decode(),
+                    }
+                }
             ],
         },
     ]
@@ -55,3 +65,38 @@ async def services(db_url: str) -> AsyncIterator[Services]:
     built = await build_services(Settings(database_url=db_url, log_level="WARNING"), seed=False)
     yield built
     await built.close()
+
+
+@pytest.fixture(scope="session")
+def temporal_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The suite's Temporal server (.ci/temporal.sh: MEDQC_TEST_TEMPORAL_ADDRESS), else a dev server of
+    the test session's own on free ports."""
+    given = os.environ.get("MEDQC_TEST_TEMPORAL_ADDRESS")
+    if given:
+        yield given
+        return
+    port, ui_port = free_port(), free_port()
+    folder = tmp_path_factory.mktemp("temporal")
+    with (folder / "server.log").open("wb") as log:
+        process = subprocess.Popen(
+            [
+                temporal_binary(),
+                *("server", "start-dev", "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port)),
+                *("--db-filename", str(folder / "temporal.sqlite"), "--log-level", "warn"),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while not listening(port):
+            assert process.poll() is None, (folder / "server.log").read_text()
+            assert time.monotonic() < deadline, "the Temporal dev server did not start"
+            time.sleep(0.1)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()

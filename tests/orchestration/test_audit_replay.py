@@ -59,7 +59,11 @@ async def test_a_run_records_every_step_with_its_versions(services: Services) ->
 
 async def test_the_audit_is_append_only(services: Services) -> None:
     await cdi_review(services.orchestrator, af_record())
-    for statement in ("UPDATE audit_steps SET status = 'ok'", "DELETE FROM audit_steps", "DELETE FROM audit_runs"):
+    for statement in (
+        "UPDATE audit_steps SET status = 'ok'",
+        "DELETE FROM audit_steps",
+        "DELETE FROM audit_runs",
+    ):
         with pytest.raises(Exception, match="append-only"):
             async with services.db.session() as session, session.begin():
                 await session.execute(text(statement))
