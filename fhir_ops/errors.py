@@ -42,6 +42,8 @@ class InvalidResource(FhirError):
 
     status = 422
     code = "structure"
+    #: pydantic's error types behind it (e.g. ``extra_forbidden``, ``missing``, ``string_type``)
+    kinds: tuple[str, ...] = ()
 
 
 class NotFound(FhirError):
@@ -56,6 +58,13 @@ class Gone(FhirError):
 
 class MethodNotAllowed(FhirError):
     status = 405
+    code = "not-supported"
+
+
+class NotAcceptable(FhirError):
+    """The client accepts only a format the server does not produce (XML)."""
+
+    status = 406
     code = "not-supported"
 
 

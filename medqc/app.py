@@ -12,8 +12,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cds_services.cors import add_cds_cors
 from cds_services.router import router as cds_router
-from fhir_ops.errors import BadRequest, FhirError, MethodNotAllowed, NotFound, operation_outcome
-from fhir_ops.http import build_router, error_response, fhir
+from fhir_ops.errors import BadRequest, FhirError, NotFound, operation_outcome
+from fhir_ops.http import build_router, error_response, fhir, method_not_allowed
 from medqc.auth import AuthMiddleware, authenticator_from_settings
 from medqc.observability import (
     BodySizeLimitMiddleware,
@@ -24,9 +24,9 @@ from medqc.observability import (
 from medqc.operations import build_registry
 from medqc.services import Services, build_services, cds_evaluator
 from medqc.settings import Settings, get_settings
+from medqc.temporal import TemporalRuntime
 from medqc.workstation import Sessions
 from medqc.workstation import router as workstation_router
-from medqc.temporal import TemporalRuntime
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -72,6 +72,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(build_router(build_registry()))
     app.include_router(cds_router)
     app.include_router(workstation_router)
+    from medqc.landing import router as landing_router  # GET /: what runs here, with links
+
+    app.include_router(landing_router)
     _add_ops_routes(app)
     _add_error_handlers(app)
     return app
@@ -117,7 +120,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404:
             return error_response(NotFound("No such endpoint"))
         if exc.status_code == 405:
-            return error_response(MethodNotAllowed("Method not allowed on this endpoint"))
+            return method_not_allowed(_request)
         return fhir(
             operation_outcome([{"severity": "error", "code": "processing", "diagnostics": str(exc.detail)}]),
             exc.status_code,

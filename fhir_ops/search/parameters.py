@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Literal, cast
 
 ParamType = Literal["token", "reference", "date", "string", "uri", "quantity", "number"]
-#: Parameter types the query builder searches (quantity and number are indexed, not yet searchable).
-SEARCHABLE_TYPES: frozenset[str] = frozenset({"token", "reference", "date", "string", "uri"})
+#: Parameter types the query builder searches (composite and special ones are not indexed).
+SEARCHABLE_TYPES: frozenset[str] = frozenset(
+    {"token", "reference", "date", "string", "uri", "quantity", "number"}
+)
 TABLE = Path(__file__).resolve().parent / "r4" / "search_parameters.json"
 
 
@@ -50,7 +52,7 @@ COMMON_PARAMETERS: tuple[SearchParam, ...] = (
 
 #: Result parameters: control the result, never filter it.
 RESULT_PARAMETERS: frozenset[str] = frozenset(
-    {"_count", "_offset", "_sort", "_include", "_summary", "_format", "_total", "_elements"}
+    {"_count", "_offset", "_sort", "_include", "_revinclude", "_summary", "_format", "_total", "_elements"}
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, select
@@ -11,10 +12,12 @@ from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, sele
 from fhir_ops.errors import BadRequest
 from fhir_ops.search.dates import parse_range
 from fhir_ops.search.indexer import fold_string
-from fhir_ops.search.parameters import RESULT_PARAMETERS, SearchParam, params_for
+from fhir_ops.search.parameters import RESULT_PARAMETERS, SearchParam, params_for, supported_types
+from fhir_ops.search.subsetting import parse_elements, parse_summary
 from fhir_ops.store.tables import ResourceRow, SearchIndexRow
 
 DATE_PREFIXES = ("eq", "ne", "lt", "le", "gt", "ge", "sa", "eb")
+NUMBER_PREFIXES = (*DATE_PREFIXES, "ap")
 
 #: Limits of one search (README "Reliability"): a request beyond them is a 400, never a runaway query.
 MAX_OR_VALUES = 1000
@@ -31,6 +34,8 @@ _MODIFIERS: dict[str, frozenset[str]] = {
     "date": frozenset({""}),
     "string": frozenset({"", "exact", "contains"}),
     "uri": frozenset({"", "below"}),
+    "quantity": frozenset({""}),
+    "number": frozenset({""}),
 }
 
 
@@ -44,6 +49,8 @@ class SearchPlan:
     offset: int = 0
     sort: list[tuple[str, bool]] = field(default_factory=list)
     includes: list[tuple[str, str, str | None]] = field(default_factory=list)
+    #: ``_revinclude``: (source type, its reference parameter) pointing at the matches
+    revincludes: list[tuple[str, str]] = field(default_factory=list)
     summary_count: bool = False
     ignored: list[str] = field(default_factory=list)
 
@@ -74,8 +81,62 @@ def _date_condition(lo_col: Any, hi_col: Any, raw: str) -> Any:
             return hi_col <= vlo
 
 
+def _number_condition(col: Any, raw: str) -> ColumnElement[bool]:
+    """A ``[prefix]number`` search on a stored number: ``eq`` spans the value's implicit precision
+    (``5.4`` is [5.35, 5.45)), ``ap`` is within 10%.
+
+    >>> str(_number_condition(SearchIndexRow.lo, "5.4").compile(compile_kwargs={"literal_binds": True}))
+    'fhir_search_index.lo >= 5.35 AND fhir_search_index.lo < 5.45'
+    """
+    prefix = raw[:2] if raw[:2] in NUMBER_PREFIXES else "eq"
+    text = raw[2:] if raw[:2] in NUMBER_PREFIXES else raw
+    try:
+        number = Decimal(text)
+    except InvalidOperation as exc:
+        raise BadRequest(f"Invalid number search value '{raw[:40]}'") from exc
+    if not number.is_finite() or len(text) > 40:
+        raise BadRequest(f"Invalid number search value '{raw[:40]}'")
+    exponent = number.as_tuple().exponent
+    half = Decimal(5).scaleb(int(exponent) - 1) if isinstance(exponent, int) else Decimal(0)
+    value, lo, hi = float(number), float(number - half), float(number + half)
+    margin = abs(value) * 0.1
+    match prefix:
+        case "eq":
+            return and_(col >= lo, col < hi)
+        case "ne":
+            return or_(col < lo, col >= hi)
+        case "lt" | "eb":
+            return cast("ColumnElement[bool]", col < value)
+        case "le":
+            return cast("ColumnElement[bool]", col <= value)
+        case "gt" | "sa":
+            return cast("ColumnElement[bool]", col > value)
+        case "ge":
+            return cast("ColumnElement[bool]", col >= value)
+        case _:  # ap
+            return and_(col >= value - margin, col <= value + margin)
+
+
+def _quantity_condition(raw: str) -> ColumnElement[bool]:
+    """``[prefix]number[|system|code]``: the number, and the system and code (or unit) when given."""
+    si = SearchIndexRow
+    number, _, rest = raw.partition("|")
+    conditions = [_number_condition(si.lo, number)]
+    if rest:
+        system, _, code = rest.partition("|")
+        if system:
+            conditions.append(si.system == system)
+        if code:
+            conditions.append(si.value == code)
+    return and_(*conditions)
+
+
 def _value_condition(param: SearchParam, modifier: str, raw: str) -> ColumnElement[bool]:
     si = SearchIndexRow
+    if param.type == "number":
+        return _number_condition(si.lo, raw)
+    if param.type == "quantity":
+        return _quantity_condition(raw)
     if param.type == "token":
         if "|" in raw:
             system, code = raw.split("|", 1)
@@ -107,18 +168,112 @@ def _value_condition(param: SearchParam, modifier: str, raw: str) -> ColumnEleme
     return si.value == raw
 
 
-def _param_filter(resource_type: str, param: SearchParam, modifier: str, raw: str) -> ColumnElement[bool]:
+def _indexed_ids(resource_type: str, param: SearchParam, modifier: str, raw: str) -> Select[str]:
+    """The ids of ``resource_type`` whose index has a value of ``param`` matching ``raw`` (ignoring
+    ``:not``, which the caller applies)."""
     values = [v for v in raw.split(",") if v != ""]
     if not values:
         raise BadRequest(f"Search parameter '{param.name}' has no value")
+    if param.type == "reference" and modifier and modifier != "not":  # subject:Patient=7
+        values = [v if "/" in v else f"{modifier}/{v}" for v in values]
+        modifier = ""
     conditions = [_value_condition(param, modifier, v) for v in values]
-    negate = modifier == "not"
-    sub = select(SearchIndexRow.resource_id).where(
+    return select(SearchIndexRow.resource_id).where(
         SearchIndexRow.resource_type == resource_type,
         SearchIndexRow.param == param.name,
         or_(*conditions),
     )
-    return ResourceRow.id.not_in(sub) if negate else ResourceRow.id.in_(sub)
+
+
+def _matching_ids(resource_type: str, param: SearchParam, modifier: str, raw: str) -> Select[str]:
+    """The ids of live ``resource_type`` resources matching one parameter (``:not`` included)."""
+    sub = _indexed_ids(resource_type, param, modifier, raw)
+    if modifier != "not":
+        return sub
+    return select(ResourceRow.id).where(
+        ResourceRow.resource_type == resource_type, ResourceRow.deleted.is_(False), ResourceRow.id.not_in(sub)
+    )
+
+
+def _param_filter(resource_type: str, param: SearchParam, modifier: str, raw: str) -> ColumnElement[bool]:
+    sub = _indexed_ids(resource_type, param, modifier, raw)
+    return ResourceRow.id.not_in(sub) if modifier == "not" else ResourceRow.id.in_(sub)
+
+
+def _modifier_ok(param: SearchParam, modifier: str) -> bool:
+    if param.type == "reference" and modifier in supported_types():
+        return not param.targets or modifier in param.targets
+    return modifier in _MODIFIERS[param.type]
+
+
+def _target_ids(target_type: str, key: str, raw: str) -> Select[str] | None:
+    """Ids of ``target_type`` matching ``key=raw`` (``key`` a parameter of that type, with modifier),
+    or None when the type has no such parameter."""
+    name, _, modifier = key.partition(":")
+    if name == "_id" and not modifier:
+        return select(ResourceRow.id).where(
+            ResourceRow.resource_type == target_type,
+            ResourceRow.deleted.is_(False),
+            ResourceRow.id.in_([v for v in raw.split(",") if v]),
+        )
+    param = params_for(target_type).get(name)
+    if param is None or not _modifier_ok(param, modifier):
+        return None
+    return _matching_ids(target_type, param, modifier, raw)
+
+
+def chain_filter(
+    resource_type: str, known: dict[str, SearchParam], key: str, raw: str
+) -> ColumnElement[bool] | str:
+    """``subject.name=x`` / ``subject:Patient.name=x``: resources whose reference parameter points at a
+    resource matching the chained parameter (one level). Returns the filter, or why it cannot apply."""
+    head, _, tail = key.partition(".")
+    if "." in tail:
+        return f"Chained parameter '{key}' goes more than one level deep (one is supported)"
+    ref_name, _, target = head.partition(":")
+    ref = known.get(ref_name)
+    if ref is None or ref.type != "reference":
+        return f"Chained parameter '{key}': '{ref_name}' is not a reference parameter of {resource_type}"
+    targets = (target,) if target else ref.targets
+    if target and ref.targets and target not in ref.targets:
+        return f"Chained parameter '{key}': {ref_name} does not refer to {target}"
+    si = SearchIndexRow
+    conditions = []
+    for target_type in targets:
+        ids = _target_ids(target_type, tail, raw)
+        if ids is not None:
+            conditions.append(and_(si.system == target_type, si.value.in_(ids)))
+    if not conditions:
+        return f"Chained parameter '{key}': no target type of {ref_name} has a parameter '{tail}'"
+    sub = select(si.resource_id).where(
+        si.resource_type == resource_type, si.param == ref_name, or_(*conditions)
+    )
+    return ResourceRow.id.in_(sub)
+
+
+def has_filter(resource_type: str, key: str, raw: str) -> ColumnElement[bool] | str:
+    """``_has:Observation:patient:code=x``: resources that an Observation matching ``code=x`` refers
+    to through its ``patient`` parameter (reverse chaining, one level)."""
+    parts = key.split(":")
+    if len(parts) < 4 or parts[3] == "_has":
+        return f"'{key}' must be _has:<type>:<reference parameter>:<parameter> (one level)"
+    source_type, ref_name, inner = parts[1], parts[2], ":".join(parts[3:])
+    if source_type not in supported_types():
+        return f"'{key}': unknown resource type '{source_type}'"
+    ref = params_for(source_type).get(ref_name)
+    if ref is None or ref.type != "reference" or (ref.targets and resource_type not in ref.targets):
+        return f"'{key}': {source_type}.{ref_name} is not a reference parameter to {resource_type}"
+    ids = _target_ids(source_type, inner, raw)
+    if ids is None:
+        return f"'{key}': {source_type} has no search parameter '{inner}'"
+    si = SearchIndexRow
+    sub = select(si.value).where(
+        si.resource_type == source_type,
+        si.param == ref_name,
+        si.system == resource_type,
+        si.resource_id.in_(ids),
+    )
+    return ResourceRow.id.in_(sub)
 
 
 def _common_filter(name: str, raw: str) -> ColumnElement[bool]:
@@ -197,8 +352,21 @@ def plan_search(
             except ValueError as exc:
                 raise BadRequest(f"Invalid value '{raw}' for {name}") from exc
             continue
+        if name == "_has" or "." in name.split(":", 1)[0] or "." in modifier:
+            built = (
+                has_filter(resource_type, key, raw)
+                if name == "_has"
+                else chain_filter(resource_type, known, key, raw)
+            )
+            if isinstance(built, str):
+                if strict:
+                    raise BadRequest(built, expression=[key[:64]])
+                plan.ignored.append(built)
+            else:
+                plan.filters.append(built)
+            continue
         param = known.get(name)
-        if param is None or modifier not in _MODIFIERS[param.type]:
+        if param is None or not _modifier_ok(param, modifier):
             what = f"Unknown search parameter '{key}' for {resource_type}"
             if param is not None:
                 what = f"Unsupported modifier ':{modifier}' on search parameter '{name}'"
@@ -237,16 +405,24 @@ def _apply_result_param(
         if param is None or param.type != "reference":
             raise BadRequest(f"_include parameter '{parts[1]}' is not a reference parameter")
         plan.includes.append((parts[0], parts[1], parts[2] if len(parts) == 3 else None))
+    elif name == "_revinclude":
+        parts = raw.split(":")
+        if len(parts) not in (2, 3) or parts[0] not in supported_types():
+            raise BadRequest("_revinclude must be '<type>:<reference parameter>[:<target type>]'")
+        param = params_for(parts[0]).get(parts[1])
+        if param is None or param.type != "reference":
+            raise BadRequest(f"_revinclude parameter '{parts[1]}' is not a reference parameter of {parts[0]}")
+        if len(parts) == 3 and parts[2] != plan.resource_type:
+            return  # it names another target type: nothing of this search's type to add
+        plan.revincludes.append((parts[0], parts[1]))
     elif name == "_summary":
-        if raw == "count":
-            plan.summary_count = True
-        elif raw != "false":
-            plan.ignored.append(f"_summary={raw} is not supported; full resources returned")
+        plan.summary_count = parse_summary(raw) == "count"
+    elif name == "_elements":
+        parse_elements(raw)  # validated here, applied to the resources by the REST layer
     elif name == "_total":
         pass  # the total is always computed exactly
     elif name == "_format":
-        if raw not in {"json", "application/json", "application/fhir+json"}:
-            raise BadRequest("Only JSON is supported (_format=json)")
+        pass  # the REST layer answers 406 for anything but JSON
     else:
         plan.ignored.append(f"Result parameter '{name}' is not supported and was ignored")
     del modifier

@@ -179,6 +179,37 @@ async def process_bundle(repo: SqlRepository, bundle: Resource) -> Resource:
     }
 
 
+async def process_conditional(
+    repo: SqlRepository,
+    *,
+    method: str,
+    url: str,
+    resource: Resource | None,
+    if_none_exist: str | None,
+    if_match: str | None,
+) -> Resource:
+    """One REST interaction as the single entry of a transaction; its response entry."""
+    type_, id_, query = _split_url(url.lstrip("/"))
+    entry = _Entry(
+        index=0,
+        method=method,
+        url=url.lstrip("/"),
+        type_=type_,
+        id_=id_,
+        query=query,
+        resource=resource,
+        if_match=if_match,
+        if_none_exist=if_none_exist or None,
+        full_url=None,
+    )
+    try:
+        return (await _execute(repo, [entry]))[0]
+    except FhirError as exc:
+        exc.diagnostics = exc.diagnostics.removeprefix("Bundle.entry[0]: ")
+        exc.expression = [e for e in exc.expression or [] if e != "Bundle.entry[0]"] or None
+        raise
+
+
 async def _batch(repo: SqlRepository, entries: list[_Entry]) -> Resource:
     out: list[Resource] = []
     for entry in entries:
