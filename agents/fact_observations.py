@@ -16,7 +16,7 @@ from typing import Any
 
 from agents.verifiers.base import FactVerdict
 from fhir_ops.data_access.record import EncounterRecord
-from measures.catalog.cql import CS_FACT, denominator_code, fact_code
+from measures.catalog.cql import CS_FACT, asserted_code, denominator_code, fact_code
 from measures.catalog.schema import FactSpec, IndicatorSpec
 
 SD = "http://medqc.org/fhir/StructureDefinition"
@@ -161,8 +161,10 @@ def indicator_observations(
     record: EncounterRecord,
     *,
     digest: str | None,
+    asserted: bool = False,
 ) -> list[dict[str, Any]]:
-    """The fact Observations of one indicator: its denominator placement, then each verified fact."""
+    """The fact Observations of one indicator: its denominator placement, then each verified fact (and,
+    when the caller asserted the denominator, that assertion)."""
     out = [
         fact_observation(
             denominator_code(spec),
@@ -180,4 +182,13 @@ def indicator_observations(
                     fact_code(spec, fact), fact.question, fact, verdicts[fact.id], record, digest=digest
                 )
             )
+    if asserted and spec.denominator.rule:
+        assertion = FactVerdict(
+            fact_id="denominator-asserted", value=True, confidence=1.0, detail="asserted by the caller"
+        )
+        out.append(
+            fact_observation(
+                asserted_code(spec), "分母由调用方确认", None, assertion, record, digest=digest
+            )
+        )
     return out

@@ -19,6 +19,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from agents.denominator import applicable
 from agents.fact_observations import clinical_record, indicator_observations
+from agents.lexical.limits import check_note_sizes
 from agents.qc_report import measure_report
 from agents.verifiers.base import FactVerdict
 from agents.verifiers.context import EvidenceStats, VerificationContext
@@ -48,6 +49,7 @@ class VerifiedIndicator:
     verdicts: dict[str, FactVerdict]
     observations: list[dict[str, Any]]
     stats: EvidenceStats
+    asserted: bool = False
 
 
 class Judge(Protocol):
@@ -62,7 +64,10 @@ class RuleOracle:
     async def judge(self, record: EncounterRecord, verified: list[VerifiedIndicator]) -> list[Outcome]:
         return [
             judge_by_rule(
-                v.spec, {k: f.value for k, f in v.verdicts.items()}, placed=v.placement.value is True
+                v.spec,
+                {k: f.value for k, f in v.verdicts.items()},
+                placed=v.placement.value is True,
+                asserted=v.asserted,
             )
             for v in verified
         ]
@@ -152,8 +157,10 @@ async def verify_indicator(
         quotes_discarded=ctx.stats.quotes_discarded - before.quotes_discarded,
         verdicts_voided=ctx.stats.verdicts_voided - before.verdicts_voided,
     )
-    observations = indicator_observations(spec, verdicts, placement, ctx.record, digest=digest)
-    return VerifiedIndicator(spec, placement, verdicts, observations, stats)
+    observations = indicator_observations(
+        spec, verdicts, placement, ctx.record, digest=digest, asserted=asserted
+    )
+    return VerifiedIndicator(spec, placement, verdicts, observations, stats, asserted)
 
 
 async def verify_record(
@@ -163,11 +170,19 @@ async def verify_record(
     policy: Policy,
     denominator_asserted: bool,
     digest: str | None,
+    max_note_bytes: int | None = None,
 ) -> list[VerifiedIndicator]:
     """Verify the facts of ``measures`` (None: every indicator whose denominator the encounter may belong
-    to) for the record, sharing one verification context (facts shared by indicators run once)."""
+    to) for the record, sharing one verification context (facts shared by indicators run once).
+
+    A note larger than ``max_note_bytes`` is refused (:class:`NoteTooLarge`, a 400) before any work."""
     record = clinical_record(record)
-    placed = {s.id for s in applicable(indicator_specs(), record)}
+    if max_note_bytes is not None:
+        check_note_sizes(record.notes, max_note_bytes)
+    if measures is not None and denominator_asserted:
+        placed: set[str] = set()  # the caller placed the encounter: no need to look for the diagnosis
+    else:
+        placed = {s.id for s in applicable(measures or indicator_specs(), record)}
     specs = measures if measures is not None else [s for s in indicator_specs() if s.id in placed]
     ctx = VerificationContext(record=record)
     return [
@@ -200,12 +215,18 @@ async def qc_judge(
     judge: Judge,
     digest: str | None = None,
     validate: bool = True,
+    max_note_bytes: int | None = None,
 ) -> QcResult:
     """Judge ``record`` against ``measures`` (None: every indicator whose denominator the encounter may
     belong to). With ``denominator_asserted`` the caller has placed the encounter in each denominator and
     only the numerator is judged. Reports are validated with ``fhir.resources.R4B`` when ``validate``."""
     verified = await verify_record(
-        record, measures, policy=policy, denominator_asserted=denominator_asserted, digest=digest
+        record,
+        measures,
+        policy=policy,
+        denominator_asserted=denominator_asserted,
+        digest=digest,
+        max_note_bytes=max_note_bytes,
     )
     outcomes = await judge.judge(clinical_record(record), verified)
     entries = []

@@ -103,9 +103,11 @@ def validate_resource(data: Any, *, expected_type: str | None = None) -> dict[st
             for err in exc.errors()[:20]
         ]
         first = issues[0]
-        raise InvalidResource(
+        error = InvalidResource(
             f"Invalid {resource_type}: {first['diagnostics']}",
             expression=list(first["expression"]),
             issues=issues[1:],
-        ) from exc
+        )
+        error.kinds = tuple(str(err["type"]) for err in exc.errors())
+        raise error from exc
     return data

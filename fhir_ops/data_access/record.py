@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from fhir_ops.errors import InvalidResource
 from fhir_ops.validation import validate_resource
 
 Resource = dict[str, Any]
@@ -122,10 +123,21 @@ def _strip_tags(xhtml: str) -> str:
     return re.sub(r"<[^>]+>", "", xhtml)
 
 
+#: Validation errors a lenient reader tolerates: data the agents do not read (an unknown element, a
+#: missing required element, a placeholder value the published CDS Hooks examples carry).
+_TOLERATED = {"extra_forbidden", "missing"}
+
+
 def _checked(resource: Resource) -> Resource:
-    """The resource if it is valid R4; otherwise a 422 naming the element (e.g. a Condition.code that is
-    a string, an attachment.data that is a number): the agents read these elements as their R4 types."""
-    return validate_resource(resource)
+    """The resource, parsed leniently (requests are not always strictly valid FHIR), unless an element is
+    present with the wrong shape (e.g. a Condition.code that is a string, an attachment.data that is a
+    number): the agents read those elements as their R4 types, so that is a 422 naming the element."""
+    try:
+        return validate_resource(resource)
+    except InvalidResource as exc:
+        if all(kind in _TOLERATED for kind in exc.kinds):
+            return resource
+        raise
 
 
 def record_from_resources(resources: list[Resource], encounter_id: str | None = None) -> EncounterRecord:

@@ -69,6 +69,12 @@ def fact_code(ind: IndicatorSpec, fact: FactSpec) -> str:
     return f"{scope}.{fact.id}"
 
 
+def asserted_code(ind: IndicatorSpec) -> str:
+    """The fact "the caller placed the encounter in the denominator" (``denominatorAsserted``): the
+    denominator rule is then not applied."""
+    return f"{ind.id}.denominator-asserted"
+
+
 def denominator_code(ind: IndicatorSpec) -> str:
     """The fact "the encounter is a case of this indicator's disease" (verified from codes and notes)."""
     return f"{ind.id}.{DENOMINATOR_FACT}"
@@ -153,8 +159,9 @@ class _Library:
         values: list[str] = []
         for i, mapping in enumerate(fact.structured, 1):
             matches = self._matches(ind, fact, mapping, i)
-            positive.append(f"exists ({matches} R where not Facts.\"{mapping.resource} Negated\"(R))")
-            negative.append(f"exists ({matches} R where Facts.\"{mapping.resource} Negated\"(R))")
+            negated = f'Facts."{mapping.resource} Negated"(R)'
+            positive.append(f"exists ({matches} R where not {negated} return all R)")
+            negative.append(f"exists ({matches} R where {negated} return all R)")
             if fact.type != "boolean":
                 values.append(self._value(fact, mapping, matches))
         if fact.type == "boolean":
@@ -188,14 +195,14 @@ class _Library:
                 self.retrieve(
                     f"{rtype} coded {mapping.system_url} {' '.join(prefixes)}",
                     f'[{rtype}] P where Facts."Has Code Prefix"((P.{CODE_PATH[rtype]}), '
-                    f"{_str(mapping.system_url)}, {{{options}}})",
+                    f"{_str(mapping.system_url)}, {{{options}}}) return all P",
                 )
             )
         source = sources[0] if len(sources) == 1 else "(" + " union ".join(sources) + ")"
         where = [f'Facts."Refers To"(R.{ENCOUNTER_PATH[rtype]}, E)', f'not Facts."{rtype} Ignored"(R)']
         if mapping.category:
             where.append(f'Facts."Has Category"(R.category, {_str(mapping.category)})')
-        return f"({source} R where {' and '.join(where)})"
+        return f"({source} R where {' and '.join(where)} return all R)"
 
     @staticmethod
     def _value(fact: FactSpec, mapping: StructuredMapping, matches: str) -> str:
@@ -332,18 +339,18 @@ class _Library:
             )
             self.valuesets[vs.name] = vs
             conditions = self.retrieve(f"Condition in {vs.name}", f'[Condition: "{vs.name}"]')
-            placed.append(f'exists ({conditions} C where Facts."Diagnosed During"(C, E))')
+            placed.append(f'exists ({conditions} C where Facts."Diagnosed During"(C, E) return all C)')
         if crit.icd10:
             prefixes = ", ".join(_str(p) for p in crit.icd10)
             conditions = self.retrieve("Conditions", "[Condition]")
             placed.append(
                 f'exists ({conditions} C where Facts."Diagnosed During"(C, E) '
-                f'and Facts."Has ICD-10 Prefix"(C.code, {{{prefixes}}}))'
+                f'and Facts."Has ICD-10 Prefix"(C.code, {{{prefixes}}}) return all C)'
             )
         self.defines.append(
             f'define "{i} Initial Population":\n  Facts."Qualifying Encounters" E\n    where '
             + "\n      or ".join(placed)
-            + "\n"
+            + "\n    return all E\n"
         )
         den_rule = rules.parse(crit.rule) if crit.rule else None
         num_rule = rules.parse(ind.rule)
@@ -358,9 +365,11 @@ class _Library:
                 f'define function "{i} Denominator Rule"(E Encounter):\n'
                 f"  {self.expression(ind, den_rule, facts)}\n"
             )
-            denominator = f'Coalesce("{i} Denominator Rule"(E), true)'
-            unknowns.append(f'"{i} Denominator Rule"(E) is null')
-            unknowns += [f"{a} is null" for a in self.assumed(ind, den_rule, facts)]
+            asserted = f'Facts."Boolean Fact"({self.observations(asserted_code(ind))}, E) is true'
+            denominator = f'{asserted} or Coalesce("{i} Denominator Rule"(E), true)'
+            den_unknowns = [f'"{i} Denominator Rule"(E) is null']
+            den_unknowns += [f"{a} is null" for a in self.assumed(ind, den_rule, facts)]
+            unknowns.append(f"(not ({asserted}) and ({' or '.join(den_unknowns)}))")
         review = "\n        or ".join(unknowns)
         # Each stay's rule is evaluated once (definitions are cached; functions are not).
         self.defines.append(

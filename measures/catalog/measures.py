@@ -17,6 +17,7 @@ from measures.catalog.cql import (
     FACTS_LIBRARY,
     FACTS_VERSION,
     ValueSetDef,
+    asserted_code,
     denominator_code,
     disease_library,
     fact_code,
@@ -189,6 +190,8 @@ def fact_codesystem() -> dict[str, Any]:
                 "code": denominator_code(ind),
                 "display": f"是否为{ind.text.denominator}中的病例",
             }
+            if ind.denominator.rule:
+                concepts[asserted_code(ind)] = {"code": asserted_code(ind), "display": "分母由调用方确认"}
             for fact in ind.all_facts:
                 concepts[fact_code(ind, fact)] = {
                     "code": fact_code(ind, fact),

@@ -26,13 +26,16 @@ class Outcome:
     needs_review: bool
 
 
-def judge_by_rule(spec: IndicatorSpec, values: FactValues, *, placed: bool) -> Outcome:
+def judge_by_rule(
+    spec: IndicatorSpec, values: FactValues, *, placed: bool, asserted: bool = False
+) -> Outcome:
     """The spec's rule over fact values (unknown = None); ``placed``: the encounter is a case of the
-    indicator's disease (its initial population)."""
-    ip = int(placed)
+    indicator's disease (its initial population); ``asserted``: the caller placed it in the denominator
+    (the denominator rule is not applied)."""
+    ip = int(placed or asserted)
     denominator = ip
     review = False
-    if ip and spec.denominator.rule:
+    if ip and spec.denominator.rule and not asserted:
         den = rules.evaluate(rules.parse(spec.denominator.rule), values)
         review = den.value is None or den.assumed
         denominator = int(den.value is not False)
