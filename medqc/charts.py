@@ -8,6 +8,7 @@ self-contained page: the figures, the monthly table and the SVG inline.
 from __future__ import annotations
 
 import html
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +112,7 @@ def png(series: RateSeries, path: Path) -> None:
         matplotlib.use("Agg")
         from matplotlib import font_manager
         from matplotlib import pyplot as plt
+        from matplotlib.ticker import MaxNLocator
     except ImportError as exc:
         raise RuntimeError(
             "a PNG chart needs matplotlib (pip install 'medqc[charts]'); .svg needs nothing"
@@ -127,6 +129,7 @@ def png(series: RateSeries, path: Path) -> None:
     labels = ("符合", "不符合", "待复核", "率") if fonts else ("met", "not met", "needs review", "rate")
     if fonts:
         plt.rcParams["font.family"] = fonts[0]
+        logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # weight fallbacks
     months = list(series.months) or [MonthRate(series.period, series.total)]
     fig, ax = plt.subplots(figsize=(WIDTH / 100, HEIGHT / 100), dpi=100)
     names = [m.month for m in months]
@@ -141,6 +144,7 @@ def png(series: RateSeries, path: Path) -> None:
         rates.plot([n for n, _ in shown], [r for _, r in shown], color=LINE, marker="o", label=labels[3])
     rates.set_ylim(0, 105)
     rates.set_ylabel("%")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(series.title if fonts else series.measure_id, loc="left")
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()

@@ -32,6 +32,15 @@ def serve(
     settings = get_settings()
     if temporal and settings.temporal_address is None:
         settings = settings.model_copy(update={"temporal_dev_server": True})
+    if "base_url" not in settings.model_fields_set:
+        shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host
+        derived = f"http://{shown}:{port}"
+        typer.echo(
+            f"MEDQC_BASE_URL is not set: links use {derived}; CDS JWTs may name the URL the client called. "
+            "Set MEDQC_BASE_URL to the public URL in production.",
+            err=True,
+        )
+        settings = settings.model_copy(update={"base_url": derived, "cds_audience_from_request": True})
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
 
 
