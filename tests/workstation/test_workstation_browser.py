@@ -227,5 +227,6 @@ def test_screenshot_for_the_readme(page: Page, site: Site) -> None:
     shot(page, "10-readme")
     if os.environ.get("MEDQC_UPDATE_DOCS_SCREENSHOT"):
         DOCS_SHOT.parent.mkdir(exist_ok=True)
-        page.screenshot(path=str(DOCS_SHOT), full_page=False)
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(DOCS_SHOT), full_page=True, clip={"x": 0, "y": 0, "width": 1360, "height": 1100})
     assert (SHOTS / "10-readme.png").stat().st_size > 10_000
