@@ -7,6 +7,24 @@ from typing import Any
 FHIR_NS = "{http://hl7.org/fhir}"
 
 
+def elm_translator(elm: dict[str, Any]) -> str:
+    """The translator identity an ELM records (``CqlToElmInfo`` version and signature level).
+
+    Libraries translated by different translators (or model infos) cannot be mixed: a function call
+    resolves by the operand types its caller's translator saw.
+
+    >>> elm_translator({"library": {"annotation": [{"type": "CqlToElmInfo", "translatorVersion": "3.10.0",
+    ...     "signatureLevel": "Overloads"}]}})
+    '3.10.0/Overloads'
+    >>> elm_translator({"library": {}})
+    'unknown'
+    """
+    for note in elm.get("library", {}).get("annotation", []):
+        if isinstance(note, dict) and note.get("type") == "CqlToElmInfo":
+            return f"{note.get('translatorVersion')}/{note.get('signatureLevel')}"
+    return "unknown"
+
+
 def elm_includes(elm: dict[str, Any]) -> list[tuple[str, str | None]]:
     """(library name, version) of each ``include``."""
     defs = elm.get("library", {}).get("includes", {}).get("def", [])

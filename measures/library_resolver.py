@@ -9,6 +9,7 @@ as shipped; one with only ``text/cql`` is translated (with the CQL of the librar
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from fhir_ops.errors import BusinessRuleViolation, NotFound
 from fhir_ops.store.protocol import ResourceRepository
 from measures.builtin import fhirhelpers_cql, library_resource
-from measures.elm_util import elm_includes
+from measures.elm_util import elm_includes, elm_translator
 from measures.engine import CqlEngine, CqlTranslationError, translate_cql
 from measures.library_content import ELM_JSON, content_digest, cql_of, elm_of, raw_content, with_elm
 from measures.translation_outcome import translation_violation
@@ -125,8 +126,8 @@ async def resolve_libraries(
 ) -> list[ResolvedLibrary]:
     """The main Library first, then every library it includes (transitively), each with ELM.
 
-    Shipped ELM is used as is; CQL-only libraries are translated together (once per content hash,
-    see :mod:`measures.engine.elm_cache`).
+    Stored ELM is used as is when the whole set shares one translator (see :func:`_with_elm`); else
+    the set is translated together (once per content hash, see :mod:`measures.engine.elm_cache`).
     """
     main = await _by_canonical(repo, main_canonical)
     ordered: list[dict[str, Any]] = [main]
@@ -150,34 +151,53 @@ async def resolve_libraries(
             dep = await _by_include(repo, path, version)
             ordered.append(dep)
             queue.append(dep)
-    out: list[ResolvedLibrary | None] = []
-    for lib in ordered:
-        digest = content_digest(lib)
-        memo: ResolvedLibrary | None = engine.memo.get("resolved:" + digest)
-        if memo is None and (shipped := parsed_elm(lib, engine)) is not None:
-            memo = ResolvedLibrary(lib, shipped, digest)
-        out.append(memo)
-    if any(r is None for r in out):
-        texts = [t for t in (cql_of(lib) for lib in ordered) if t is not None]
-        translated: dict[tuple[str | None, str | None], dict[str, Any] | None] = {}
+    return await _with_elm(ordered, engine)
+
+
+async def _with_elm(ordered: list[dict[str, Any]], engine: CqlEngine) -> list[ResolvedLibrary]:
+    """Each Library with ELM that fits the others.
+
+    Stored ELM is used when every library of the set has ELM from one translator. Otherwise (a
+    CQL-only library, or ELM from several translators, e.g. a package's main library translated by
+    MedQC next to includes shipped by MADiE, or two packages sharing ``QICoreCommon``) every library
+    that has CQL is translated together, so calls between them resolve against one set of signatures.
+    """
+    stored = [parsed_elm(lib, engine) for lib in ordered]
+    origins = {elm_translator(elm) for elm in stored if elm is not None}
+    if all(elm is not None for elm in stored) and len(origins) == 1:
+        return [
+            ResolvedLibrary(lib, elm, content_digest(lib))
+            for lib, elm in zip(ordered, stored, strict=True)
+            if elm is not None
+        ]
+    digests = [content_digest(lib) for lib in ordered]
+    closure = hashlib.sha256("".join(digests).encode()).hexdigest()
+    memo_key = f"resolved:{closure}"
+    memo: list[ResolvedLibrary] | None = engine.memo.get(memo_key)
+    if memo is not None:
+        return memo
+    texts = [t for t in (cql_of(lib) for lib in ordered) if t is not None]
+    translated: dict[tuple[str | None, str | None], dict[str, Any] | None] = {}
+    if texts:
         try:
             for done in await translate_cql(texts, engine=engine):
                 translated[(done.name, done.version)] = done.elm
         except CqlTranslationError as exc:
             raise translation_violation(exc) from exc
-        for i, lib in enumerate(ordered):
-            if out[i] is not None:
-                continue
-            elm = translated.get((lib.get("name"), lib.get("version")))
-            if elm is None:
-                raise BusinessRuleViolation(
-                    f"Library/{lib.get('id')} has neither text/cql nor application/elm+json content",
-                    expression=["Library.content"],
-                )
-            resolved = ResolvedLibrary(with_elm(lib, elm), elm, content_digest(lib))
-            engine.memo.put("resolved:" + resolved.digest, resolved)
-            out[i] = resolved
-    return [r for r in out if r is not None]
+    out: list[ResolvedLibrary] = []
+    for lib, elm, digest in zip(ordered, stored, digests, strict=True):
+        fresh = translated.get((lib.get("name"), lib.get("version")))
+        if fresh is not None:
+            out.append(ResolvedLibrary(with_elm(lib, fresh), fresh, digest))
+        elif elm is not None:  # ELM only, no CQL to translate: the stored ELM is all there is
+            out.append(ResolvedLibrary(lib, elm, digest))
+        else:
+            raise BusinessRuleViolation(
+                f"Library/{lib.get('id')} has neither text/cql nor application/elm+json content",
+                expression=["Library.content"],
+            )
+    engine.memo.put(memo_key, out)
+    return out
 
 
 _INCLUDE = re.compile(r"^\s*include\s+(?:\"([^\"]+)\"|([\w.]+))(?:\s+version\s+'([^']+)')?", re.MULTILINE)
