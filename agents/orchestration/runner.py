@@ -6,9 +6,11 @@ steps remain — an outbox row, in one transaction, and then:
 
 * for a run the caller waits for (``$qc-evaluate``, a population rating), starts its workflow and waits
   for it, or, with no Temporal server connected, executes the durable steps in-process;
-* for the hook, starts the workflow before returning (so the work survives a restart) and returns at once.
-  When Temporal cannot be reached within ``start_timeout_s`` the outbox row stays and :meth:`pump`
-  retries; when even the database is down the run waits in memory and is recorded once it is back.
+* for the hook, starts the workflow before returning (the outbox row, written with the run, already keeps
+  the work across a restart). When Temporal cannot be reached within ``start_timeout_s`` the outbox row
+  stays, :meth:`pump` retries, and for ``CIRCUIT_S`` hooks do not try (they answer without waiting);
+  when even the database is down the run waits in memory and is recorded once it is back. Without a
+  Temporal server configured the durable steps run in-process after the answer.
 
 ``execute_durable`` is the body of every durable step (a Temporal activity or the in-process executor):
 it is idempotent (a step already recorded as ok is not done again).
@@ -28,7 +30,7 @@ from typing import Any, Protocol
 from agents.orchestration.audit import AuditStore, Json, RunRecord, StepRecord, digest
 from agents.orchestration.graph import RUNS, Condition, Run, Step
 from agents.orchestration.steps import STEPS, StepEnv, StepServices
-from agents.orchestration.telemetry import DISPATCH, OUTBOX, StepTelemetry
+from agents.orchestration.telemetry import DISPATCH, HANDOVER, OUTBOX, StepTelemetry
 from agents.orchestration.versions import Versions, current_versions
 from fhir_ops.data_access.record import EncounterRecord
 
@@ -39,6 +41,8 @@ SETTLE_S = 10.0
 #: pauses between attempts to hand over a run whose dispatch failed
 RETRY_S = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 PUMP_BATCH = 50
+#: after Temporal failed to start a workflow, hooks skip it this long (the pump keeps retrying)
+CIRCUIT_S = 5.0
 
 
 class Launcher(Protocol):
@@ -89,6 +93,8 @@ class Orchestrator:
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     _active: set[str] = field(default_factory=set)
     _unrecorded: list[tuple[RunRecord, list[StepRecord]]] = field(default_factory=list)
+    #: after a failed start, hooks do not try Temporal (they leave the work in the outbox) until then
+    _down_until: float = 0.0
 
     # ---- running ----------------------------------------------------------------------------------
     def conditions(self, *, stored: bool) -> list[Condition]:
@@ -179,6 +185,7 @@ class Orchestrator:
     async def _hand_over(self, run: RunRecord, rows: list[StepRecord], durable: list[str]) -> None:
         """Record the run with its outbox row, then start its durable work; never raises, never hangs
         longer than the start deadline."""
+        began = time.perf_counter()
         try:
             await self.audit.begin(run, rows, outbox=True, settle_s=SETTLE_S)
         except Exception as exc:  # the database is down: keep the run until it can be recorded
@@ -186,7 +193,14 @@ class Orchestrator:
             log.warning("could not record a run: kept for a retry", extra={"error": type(exc).__name__})
             self._unrecorded.append((run, rows))
             return
-        self._dispatch(run, durable)
+        if self.launcher is not None and time.monotonic() >= self._down_until:
+            self._active.add(run.run_id)
+            await self._deliver(run, durable)  # the workflow is started before the caller is answered
+        elif self.launcher is None and not self.expect_temporal:
+            self._dispatch(run, durable)  # no Temporal: the steps run in-process after the answer
+        else:
+            DISPATCH.labels("deferred").inc()  # Temporal is down: the outbox row waits for the pump
+        HANDOVER.observe(time.perf_counter() - began)
 
     def _dispatch(self, run: RunRecord, durable: list[str]) -> None:
         self._active.add(run.run_id)
@@ -209,6 +223,8 @@ class Orchestrator:
             await self.audit.done(run.run_id)
         except Exception as exc:
             DISPATCH.labels("deferred").inc()
+            if self.launcher is not None:
+                self._down_until = time.monotonic() + CIRCUIT_S
             log.warning("durable work deferred", extra={"run": run.kind, "error": type(exc).__name__})
             await _quietly(self.audit.postpone(run.run_id, delays=RETRY_S, error=type(exc).__name__))
         finally:

@@ -32,6 +32,11 @@ DISPATCH = Counter(
     "the database outbox for a retry: Temporal or the database unreachable)",
     ["outcome"],
 )
+HANDOVER = Histogram(
+    "medqc_run_handover_seconds",
+    "Time a hook spends handing its durable work over (recording the run, starting its workflow)",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
 TEMPORAL_UP = Gauge("medqc_temporal_connected", "1 while the Temporal client and worker are connected")
 OUTBOX = Gauge("medqc_run_outbox_pending", "Runs whose durable work waits in the outbox")
 
