@@ -12,6 +12,7 @@ import os
 import uuid
 from pathlib import Path
 
+from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
 from cds_services.client_token import ClientIssuer
@@ -42,7 +43,10 @@ def load(key_path: Path) -> ClientIssuer:
     document = json.loads(key_path.read_text(encoding="utf-8"))
     if not isinstance(document, dict) or not isinstance(document.get("key"), dict):
         raise ValueError(f"{key_path} is not a MedQC development key")
-    key = ECKey.import_key(document["key"])
+    try:
+        key = ECKey.import_key(document["key"])
+    except (JoseError, TypeError, ValueError) as exc:
+        raise ValueError(f"{key_path} is not a MedQC development key: {exc}") from exc
     if not key.is_private:
         raise ValueError(f"{key_path} holds no private key")
     return ClientIssuer(str(document.get("issuer") or DEV_ISSUER), key)
