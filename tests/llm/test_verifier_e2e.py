@@ -21,7 +21,7 @@ from measures.catalog import FactSpec
 from tests.llm.conftest import note_context
 from tests.llm.server import LlamaServer
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]  # a real CPU model (llama-server): make test only
 
 FACTS = [
     FactSpec(id="nihss_done", question="是否进行了NIHSS评分", type="boolean", evidence="NIHSS评分记录"),
