@@ -196,8 +196,11 @@ app.add_typer(kb_app, name="kb")
 @kb_app.command("build")
 def kb_build() -> None:
     """Rebuild the retrieval index (indicator definitions, guideline passages, ICD-10 names)."""
+    from rich.console import Console
+
     from knowledge_base.retrieval.index import build_index
 
     settings = get_settings()
-    index = build_index(Path(settings.kb_dir))
+    with Console(stderr=True).status(f"building the retrieval index in {settings.kb_dir}…"):
+        index = build_index(Path(settings.kb_dir))
     typer.echo(json.dumps({"directory": settings.kb_dir, "version": index.version}))
