@@ -8,7 +8,7 @@ steps remain — an outbox row, in one transaction, and then:
   for it, or, with no Temporal server connected, executes the durable steps in-process;
 * for the hook, starts the workflow before returning (the outbox row, written with the run, already keeps
   the work across a restart). When Temporal cannot be reached within ``start_timeout_s`` the outbox row
-  stays, :meth:`pump` retries, and for ``CIRCUIT_S`` hooks do not try (they answer without waiting);
+  stays, :meth:`pump` retries, and for ``circuit_s`` hooks do not try (they answer without waiting);
   when even the database is down the run waits in memory and is recorded once it is back. Without a
   Temporal server configured the durable steps run in-process after the answer.
 
@@ -41,8 +41,6 @@ SETTLE_S = 10.0
 #: pauses between attempts to hand over a run whose dispatch failed
 RETRY_S = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 PUMP_BATCH = 50
-#: after Temporal failed to start a workflow, hooks skip it this long (the pump keeps retrying)
-CIRCUIT_S = 5.0
 
 
 class Launcher(Protocol):
@@ -93,7 +91,8 @@ class Orchestrator:
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     _active: set[str] = field(default_factory=set)
     _unrecorded: list[tuple[RunRecord, list[StepRecord]]] = field(default_factory=list)
-    #: after a failed start, hooks do not try Temporal (they leave the work in the outbox) until then
+    #: after a failed start, hooks skip Temporal this long (they leave the work to the outbox pump)
+    circuit_s: float = 5.0
     _down_until: float = 0.0
 
     # ---- running ----------------------------------------------------------------------------------
@@ -224,7 +223,7 @@ class Orchestrator:
         except Exception as exc:
             DISPATCH.labels("deferred").inc()
             if self.launcher is not None:
-                self._down_until = time.monotonic() + CIRCUIT_S
+                self._down_until = time.monotonic() + self.circuit_s
             log.warning("durable work deferred", extra={"run": run.kind, "error": type(exc).__name__})
             await _quietly(self.audit.postpone(run.run_id, delays=RETRY_S, error=type(exc).__name__))
         finally:
