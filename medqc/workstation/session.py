@@ -19,7 +19,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -191,7 +191,3 @@ class Sessions:
 
 def _opt(value: object) -> str | None:
     return str(value) if isinstance(value, str) and value else None
-
-
-def login_url(next_path: str) -> str:
-    return f"{LOGIN_PATH}?next={quote(safe_next(next_path), safe='')}"

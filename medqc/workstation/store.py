@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from fhir_ops.errors import FhirError
 from fhir_ops.store.protocol import ResourceRepository, SearchParams
-from measures.catalog import IndicatorSpec, spec_for
-from medqc.workstation.views import encounter_ref, is_judgement, measure_id
+from measures.catalog import IndicatorSpec, indicator_specs, spec_for
+from medqc.workstation.views import is_judgement, measure_id
 
 Resource = dict[str, Any]
 PAGE = 1000
@@ -60,20 +61,6 @@ async def by_ids(repo: ResourceRepository, resource_type: str, ids: set[str]) ->
     return out
 
 
-async def encounters_and_patients(
-    repo: ResourceRepository, reports: list[Resource]
-) -> tuple[dict[str, Resource], dict[str, Resource]]:
-    encounters = await by_ids(repo, "Encounter", {e for r in reports if (e := encounter_ref(r))})
-    patient_ids = {
-        str((e.get("subject") or {}).get("reference", "")).removeprefix("Patient/")
-        for e in encounters.values()
-    }
-    patient_ids |= {
-        str((r.get("subject") or {}).get("reference", "")).removeprefix("Patient/") for r in reports
-    }
-    return encounters, await by_ids(repo, "Patient", patient_ids)
-
-
 async def decisions(repo: ResourceRepository, *, encounter: str | None = None) -> Loaded:
     """The reviewers' decisions (Tasks), of one encounter when given."""
     params: SearchParams = [("code", f"{DECISION_SYSTEM}|{DECISION_CODE}")]
@@ -96,8 +83,14 @@ def latest_decisions(tasks: list[Resource]) -> dict[str, Resource]:
     return out
 
 
+@lru_cache(maxsize=1)
+def _specs() -> dict[str, IndicatorSpec]:
+    return {spec.id: spec for spec in indicator_specs()}
+
+
 def spec_of(report: Resource) -> IndicatorSpec | None:
-    return spec_for(measure_id(report))
+    """The catalog indicator a report is about (None for other measures, e.g. an eCQM)."""
+    return _specs().get(measure_id(report))
 
 
 async def read_or_none(repo: ResourceRepository, resource_type: str, resource_id: str) -> Resource | None:

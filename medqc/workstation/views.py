@@ -8,7 +8,6 @@ reviewer's decision stored on the report (extension ``qc-review``) is the verdic
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from measures.catalog.schema import IndicatorSpec
@@ -271,15 +270,8 @@ def questions_of(spec: IndicatorSpec | None) -> dict[str, str]:
     """Fact id → question, marked when a fact that is never mentioned counts as no (``absent: false``)."""
     if spec is None:
         return {}
-    out: dict[str, str] = {}
-    for fact in spec.all_facts:
-        mark = (
-            {False: "（未记录视为否）", True: "（未记录视为是）"}.get(fact.absent, "")
-            if fact.absent is not None
-            else ""
-        )
-        out[fact.id] = f"{fact.question}{mark}"
-    return out
+    marks = {False: "（未记录视为否）", True: "（未记录视为是）", None: ""}
+    return {fact.id: fact.question + marks[fact.absent] for fact in spec.all_facts}
 
 
 def report_view(report: Resource, spec: IndicatorSpec | None, measure: Resource | None) -> ReportView:
@@ -311,7 +303,3 @@ def report_view(report: Resource, spec: IndicatorSpec | None, measure: Resource 
 
 def failing_first(views: list[ReportView]) -> list[ReportView]:
     return sorted(views, key=lambda v: (v.order, v.title))
-
-
-def now_iso() -> str:
-    return datetime.now().astimezone().isoformat(timespec="seconds")
