@@ -122,6 +122,10 @@ class Settings(BaseSettings):
     otel_exporter_otlp_endpoint: str | None = Field(
         default=None, description="OTLP/HTTP traces endpoint for the run steps' spans (unset: no export)"
     )
+    # Population runs on Ray (medqc population rate)
+    ray_address: str | None = Field(
+        default=None, description="Ray cluster address (unset: a local cluster with one CPU per worker)"
+    )
 
     @property
     def fhir_base(self) -> str:
