@@ -3,7 +3,7 @@
 Rates count the stored judgements with the reviewers' verdicts (what the worklist shows), by discharge
 month. The override rate is the reviewers' overrides over the judgements of an indicator; beside it, the
 CDS feedback store's count of clinicians' card overrides (the same ``cds_feedback`` table reviewers feed).
-Step latency is recorded by the orchestration's audit (not part of the store yet), so it is not shown.
+The latency per step comes from the orchestration's audit (:mod:`medqc.workstation.latency`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from fhir_ops.store.database import Database
 from measures.catalog import indicator_specs
 from medqc.workstation.chart import SERIES, chart
 from medqc.workstation.decisions import WORKSTATION_SERVICE
+from medqc.workstation.latency import step_latencies
 from medqc.workstation.session import PREFIX
 from medqc.workstation.store import by_ids, decisions, judgements, latest_decisions
 from medqc.workstation.views import department_of, encounter_ref, measure_id, month_of, verdict_of
@@ -91,4 +92,5 @@ async def rates(request: Request, indicator: str | None = None) -> Response:
         indicators=sorted((s.id, s.title) for s in specs.values()),
         indicator=indicator or "",
         truncated=loaded.truncated,
+        latencies=await step_latencies(services_of(request).db),
     )

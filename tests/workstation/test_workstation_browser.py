@@ -189,6 +189,7 @@ def test_override_changes_the_stored_result(page: Page, site: Site) -> None:
         "33.3%"
     )
     expect(page.locator("div.chart svg").first).to_be_visible()
+    expect(page.locator("#step-latency tr[data-step='qc-evaluate/rules'] td").nth(2)).to_have_text("3")
     shot(page, "07-rates")
 
 
@@ -228,5 +229,7 @@ def test_screenshot_for_the_readme(page: Page, site: Site) -> None:
     if os.environ.get("MEDQC_UPDATE_DOCS_SCREENSHOT"):
         DOCS_SHOT.parent.mkdir(exist_ok=True)
         page.evaluate("window.scrollTo(0, 0)")
-        page.screenshot(path=str(DOCS_SHOT), full_page=True, clip={"x": 0, "y": 0, "width": 1360, "height": 1100})
+        page.screenshot(
+            path=str(DOCS_SHOT), full_page=True, clip={"x": 0, "y": 0, "width": 1360, "height": 1100}
+        )
     assert (SHOTS / "10-readme.png").stat().st_size > 10_000
