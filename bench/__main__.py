@@ -21,6 +21,7 @@ BENCHES: list[tuple[str, list[str]]] = [
     ("lexical", ["bench/bench_lexical.py"]),
     ("measures", ["bench/bench_measures.py"]),
     ("cds", ["bench/bench_cds.py"]),
+    ("population", ["bench/bench_population.py"]),
 ]
 
 

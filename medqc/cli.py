@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from importlib import import_module
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -137,6 +138,7 @@ def _register_replay() -> None:
 
 
 _register_replay()
+app.add_typer(import_module("medqc.commands.population_cmd").population_app, name="population")
 
 catalog_app = typer.Typer(help="The built-in indicator catalog.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
