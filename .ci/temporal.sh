@@ -14,7 +14,8 @@ case "${1:-start}" in
     mkdir -p "$DIR"
     if ! (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null; then
       nohup "$BIN" server start-dev --ip 127.0.0.1 --port "$PORT" --ui-port "$UI_PORT" \
-        --db-filename "$DIR/temporal.sqlite" --log-level warn >"$DIR/server.log" 2>&1 &
+        --db-filename "$DIR/temporal.sqlite" --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
+        --log-level warn >"$DIR/server.log" 2>&1 &
       echo $! >"$DIR/pid"
       for _ in $(seq 1 300); do
         (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null && break

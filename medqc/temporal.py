@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 #: pauses between connection attempts and between dev-server restarts
 RECONNECT_S = 2.0
 RESTART_S = (1.0, 2.0, 5.0, 10.0, 30.0)
+#: the dev server's SQLite in WAL mode without a sync per commit: a workflow start takes ~6 ms instead of
+#: ~40 ms (a crash of the process loses nothing; a power cut may lose the last commits: a dev server)
+SQLITE_PRAGMAS = ("--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal")
 
 
 def temporal_binary() -> str:
@@ -84,6 +87,7 @@ class DevServer:
                 str(self.ui_port),
                 "--log-level",
                 "warn",
+                *SQLITE_PRAGMAS,
                 stdout=out,
                 stderr=asyncio.subprocess.STDOUT,
                 stdin=asyncio.subprocess.DEVNULL,

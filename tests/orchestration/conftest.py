@@ -16,7 +16,7 @@ from fhir_ops.data_access.record import EncounterRecord, record_from_resources
 from medqc.demo import free_port
 from medqc.services import Services, build_services
 from medqc.settings import Settings
-from medqc.temporal import listening, temporal_binary
+from medqc.temporal import SQLITE_PRAGMAS, listening, temporal_binary
 
 NOTE = "诊断：持续性心房颤动。入院后HAS-BLED评分2分。"
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -82,7 +82,7 @@ def temporal_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             [
                 temporal_binary(),
                 *("server", "start-dev", "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port)),
-                *("--db-filename", str(folder / "temporal.sqlite"), "--log-level", "warn"),
+                *("--db-filename", str(folder / "temporal.sqlite"), "--log-level", "warn", *SQLITE_PRAGMAS),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

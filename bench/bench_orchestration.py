@@ -1,0 +1,223 @@
+"""Hook latency with Temporal in the path, and the orchestration's overhead per step (issue 15).
+
+Starts ``medqc serve`` twice on a temporary SQLite database with CDS client authentication on: once with
+its own supervised Temporal dev server (the default without MEDQC_TEMPORAL_ADDRESS: the hook records the
+run and starts its workflow before answering; the store step runs as an activity of the in-process
+worker), once with ``--no-temporal`` (the same steps, durable ones in-process) as the baseline. Fires
+``encounter-discharge`` with a complete prefetch for the Synthea encounters at 1 and 8 clients, then
+system-level ``$qc-evaluate`` (every step an activity: the caller waits for the workflow). From
+``/metrics`` it reads each step's mean duration and the hook's hand-over time; the Temporal overhead per
+step of ``$qc-evaluate`` is (request time − time inside the steps) / activities. Writes
+``bench/results/orchestration.json``. Goal: hook p95 < 300 ms at 8 clients with Temporal, zero errors.
+
+    python bench/bench_orchestration.py [--requests 200] [--qc 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from bench_cds import ISSUER, SYNTHEA, hook_bodies, run  # a sibling script (bench/ is on sys.path)
+
+from conformance.cds_checks import DISCHARGE_SERVICE, ClientKeys
+from medqc.demo import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "orchestration.json"
+_SAMPLE = re.compile(r"^(medqc_run_\w+?)(?:_sum|_count)\{?([^}]*)\}? (\S+)$")
+
+
+@contextmanager
+def medqc_server(workdir: Path, keys: ClientKeys, *, temporal: bool) -> Iterator[str]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    jwks = workdir / "jwks.json"
+    jwks.write_text(json.dumps(keys.jwks()), encoding="utf-8")
+    env = {
+        **os.environ,
+        "MEDQC_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bench.sqlite'}",
+        "MEDQC_BASE_URL": base,
+        "MEDQC_CDS_AUTH": "on",
+        "MEDQC_CDS_ISSUERS": json.dumps({ISSUER: str(jwks)}),
+        "MEDQC_LOG_LEVEL": "WARNING",
+        "MEDQC_TEMPORAL_DEV_DB": str(workdir / "temporal.sqlite"),
+        "MEDQC_TEMPORAL_DEV_PORT": str(free_port()),
+        "MEDQC_TEMPORAL_DEV_UI_PORT": str(free_port()),
+    }
+    env.pop("MEDQC_LLM_BASE_URL", None)
+    env.pop("MEDQC_TEMPORAL_ADDRESS", None)
+    flag = "--temporal" if temporal else "--no-temporal"
+    log = (workdir / f"server{flag}.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from medqc.cli import app; app()", "serve", "--port", str(port), flag],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"medqc serve exited: see {log.name}")
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200 and (
+                    not temporal or "medqc_temporal_connected 1.0" in httpx.get(f"{base}/metrics").text
+                ):
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("medqc serve did not become ready")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def metric_sums(text: str) -> dict[tuple[str, str], tuple[float, float]]:
+    """(metric, labels) → (sum, count) of the orchestration histograms."""
+    sums: dict[tuple[str, str], list[float]] = {}
+    for line in text.splitlines():
+        match = _SAMPLE.match(line)
+        if match is None or "le=" in match[2]:
+            continue
+        slot = sums.setdefault((match[1], match[2]), [0.0, 0.0])
+        slot[0 if "_sum" in line.split("{")[0].split(" ")[0] else 1] = float(match[3])
+    return {k: (v[0], v[1]) for k, v in sums.items()}
+
+
+def step_means(before: dict[Any, Any], after: dict[Any, Any], run_kind: str) -> dict[str, float]:
+    out = {}
+    for (metric, labels), (total, count) in after.items():
+        if metric != "medqc_run_step_seconds" or f'run="{run_kind}"' not in labels:
+            continue
+        old_total, old_count = before.get((metric, labels), (0.0, 0.0))
+        if count > old_count:
+            step = re.search(r'step="([^"]+)"', labels)
+            assert step is not None
+            out[step[1]] = round((total - old_total) / (count - old_count) * 1000, 2)
+    return out
+
+
+async def qc_evaluate(base: str, bodies: list[dict[str, Any]], n: int) -> dict[str, Any]:
+    """System-level $qc-evaluate of ``n`` prefetched records, one at a time: (request ms, step ms)."""
+    async with httpx.AsyncClient(timeout=120) as client:
+        before = metric_sums((await client.get(f"{base}/metrics")).text)
+        latencies = []
+        for i in range(n):
+            resources = [
+                e["resource"]
+                for v in bodies[i % len(bodies)]["prefetch"].values()
+                for e in (v.get("entry", []) if v.get("resourceType") == "Bundle" else [{"resource": v}])
+            ]
+            params = {
+                "resourceType": "Parameters",
+                "parameter": [
+                    {
+                        "name": "bundle",
+                        "resource": {
+                            "resourceType": "Bundle",
+                            "type": "collection",
+                            "entry": [{"resource": r} for r in resources],
+                        },
+                    },
+                ],
+            }
+            started = time.perf_counter()
+            response = await client.post(f"{base}/fhir/$qc-evaluate", json=params)
+            latencies.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, response.text[:300]
+        after = metric_sums((await client.get(f"{base}/metrics")).text)
+    means = step_means(before, after, "qc-evaluate")
+    in_steps = sum(means.values())
+    mean_request = statistics.mean(latencies)
+    return {
+        "requests": n,
+        "request_mean_ms": round(mean_request, 1),
+        "step_mean_ms": means,
+        "outside_steps_mean_ms": round(mean_request - in_steps, 1),
+        "overhead_per_activity_ms": round((mean_request - in_steps) / max(len(means), 1), 1),
+    }
+
+
+async def measure(base: str, bodies: list[dict[str, Any]], keys: ClientKeys, args: argparse.Namespace) -> Any:
+    url = f"{base}/cds-services/{DISCHARGE_SERVICE}"
+    limits = httpx.Limits(max_connections=8, max_keepalive_connections=8)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        await run(client, url, bodies, keys, concurrency=1, n=len(bodies))  # warm-up: every record once
+        before = metric_sums((await client.get(f"{base}/metrics")).text)
+        hooks = [await run(client, url, bodies, keys, concurrency=c, n=args.requests) for c in (1, 8)]
+        after = metric_sums((await client.get(f"{base}/metrics")).text)
+    handover = [
+        (after[k][0] - before.get(k, (0.0, 0.0))[0], after[k][1] - before.get(k, (0.0, 0.0))[1])
+        for k in after
+        if k[0] == "medqc_run_handover_seconds"
+    ]
+    total, count = handover[0] if handover else (0.0, 0.0)
+    return {
+        "hook": hooks,
+        "hook_step_mean_ms": step_means(before, after, "encounter-discharge"),
+        "hook_handover_mean_ms": round(total / count * 1000, 2) if count else None,
+        "qc_evaluate": await qc_evaluate(base, bodies, args.qc),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--synthea", type=Path, default=SYNTHEA)
+    parser.add_argument("--per-patient", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--qc", type=int, default=30)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    bodies = hook_bodies(args.synthea, args.per_patient)
+    if not bodies:
+        raise SystemExit(f"no Synthea bundles in {args.synthea}")
+    keys = ClientKeys(issuer=ISSUER, es384=ClientKeys.generate(ISSUER, kid_prefix="bench").es384)
+    modes = {}
+    for temporal in (True, False):
+        with tempfile.TemporaryDirectory(prefix="medqc-bench-orch-") as tmp:
+            with medqc_server(Path(tmp), keys, temporal=temporal) as base:
+                modes["temporal" if temporal else "in-process"] = asyncio.run(
+                    measure(base, bodies, keys, args)
+                )
+    with_temporal = modes["temporal"]["hook"]
+    report = {
+        "benchmark": "encounter-discharge and $qc-evaluate through the orchestration, Temporal vs in-process",
+        "encounters": len(bodies),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "goal": {"p95_ms_below_at_8_clients_with_temporal": 300, "errors": 0},
+        "modes": modes,
+        "goal_met": all(r["errors"] == 0 for r in with_temporal) and with_temporal[-1]["p95_ms"] < 300,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
