@@ -34,8 +34,9 @@ log = logging.getLogger(__name__)
 COOKIE = "medqc_session"
 PREFIX = "/review"
 LOGIN_PATH = f"{PREFIX}/login"
-#: Paths under /review a browser reaches without a session (the login page itself and the SMART launch).
-PUBLIC = (LOGIN_PATH, f"{PREFIX}/launch")
+#: Paths under /review a browser reaches without a session: the login page, the SMART launch and logout
+#: (which only clears the cookie, so an expired session can still sign out).
+PUBLIC = (LOGIN_PATH, f"{PREFIX}/launch", f"{PREFIX}/logout")
 _AUDIENCE = "medqc-workstation"
 _LAUNCH_MAX = 256
 

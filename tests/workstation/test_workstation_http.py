@@ -71,6 +71,9 @@ def test_login_sets_a_hardened_cookie_without_the_token(site: Site) -> None:
     for attribute in ("HttpOnly", "SameSite=Lax", "Path=/review"):
         assert attribute in cookie
     assert TOKEN not in cookie
+    logout = httpx.post(f"{site.base}/review/logout")  # works without a (valid) session
+    assert logout.status_code == 303
+    assert "Max-Age=0" in logout.headers["set-cookie"]
     forged = httpx.get(f"{site.base}/review", cookies={COOKIE: cookie.split(";")[0].split("=", 1)[1] + "x"})
     assert forged.status_code == 401
 
