@@ -28,7 +28,8 @@ _SEARCH_DOC = (
     "_summary (true, text, data, count, false), _elements, _total (always exact). Unknown parameters "
     "are reported in an OperationOutcome entry, or rejected with Prefer: handling=strict. "
     "Writes: conditional create (If-None-Exist), conditional update and delete (one match; several "
-    "is 412), If-Match, JSON Patch (application/json-patch+json), Prefer: return=minimal|"
+    "is 412; POST Type?criteria is a conditional create too), If-Match, JSON Patch "
+    "(application/json-patch+json) and JSON Merge Patch (a JSON object), Prefer: return=minimal|"
     "representation|OperationOutcome. JSON only: XML is answered 406."
 )
 
@@ -97,7 +98,7 @@ def capability_statement(
         "implementation": {"description": "MedQC embedded FHIR R4 store", "url": base_url},
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "json"],
-        "patchFormat": ["application/json-patch+json"],
+        "patchFormat": ["application/json-patch+json", "application/merge-patch+json"],
         "rest": [
             {
                 "mode": "server",

@@ -32,10 +32,12 @@ from fhir_ops.validation import check_json
 T = TypeVar("T")
 FHIR_JSON = "application/fhir+json"
 JSON_PATCH = "application/json-patch+json"
+MERGE_PATCH = "application/merge-patch+json"
 _XML_FORMATS = frozenset(
     {"xml", "text/xml", "application/xml", "application/fhir+xml", "application/xml+fhir"}
 )
 _JSON_FORMATS = frozenset({"json", "application/json", "application/fhir+json", "application/json+fhir"})
+_PATCH_FORMATS = _JSON_FORMATS | {JSON_PATCH, MERGE_PATCH}
 _RESOURCE_SCHEMA = {"type": "object", "additionalProperties": True}
 _JSON_BODY = {
     "requestBody": {
@@ -327,7 +329,7 @@ def build_router(operations: Iterable[Operation] = ()) -> APIRouter:
 
     @router.post(
         "/{resource_type}",
-        summary="Create (conditional with If-None-Exist)",
+        summary="Create (conditional with If-None-Exist or search criteria in the query)",
         status_code=201,
         openapi_extra=_JSON_BODY,
     )
@@ -335,6 +337,9 @@ def build_router(operations: Iterable[Operation] = ()) -> APIRouter:
         services = request.app.state.services
         body = await read_json(request)
         if_none_exist = request.headers.get("if-none-exist")
+        criteria = [(k, v) for k, v in request.query_params.multi_items() if k != "_format"]
+        if if_none_exist is None and criteria:  # POST Type?criteria: conditional create (fhirpy, Aidbox)
+            if_none_exist = urlencode(criteria)
         if if_none_exist is not None:
             entry = await services.repo.conditional(
                 "POST", resource_type, body, if_none_exist=if_none_exist.lstrip("?")
@@ -379,16 +384,24 @@ def build_router(operations: Iterable[Operation] = ()) -> APIRouter:
 
     @router.patch(
         "/{resource_type}/{resource_id}",
-        summary="Patch (JSON Patch)",
+        summary="Patch (JSON Patch array, or JSON Merge Patch object)",
         openapi_extra={
             "requestBody": {
                 "required": True,
-                "content": {JSON_PATCH: {"schema": {"type": "array", "items": _RESOURCE_SCHEMA}}},
+                "content": {
+                    JSON_PATCH: {"schema": {"type": "array", "items": _RESOURCE_SCHEMA}},
+                    MERGE_PATCH: {"schema": _RESOURCE_SCHEMA},
+                },
             }
         },
     )
     async def patch(request: Request, resource_type: str, resource_id: str) -> Response:
-        operations = await read_json(request, media_types=frozenset({JSON_PATCH}))
+        operations = await read_json(request, media_types=_PATCH_FORMATS)
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type == JSON_PATCH and not isinstance(operations, list):
+            raise BadRequest("A JSON Patch (application/json-patch+json) body is an array of operations")
+        if content_type == MERGE_PATCH and not isinstance(operations, dict):
+            raise BadRequest("A merge patch (application/merge-patch+json) body is a JSON object")
         stored = await request.app.state.services.repo.patch(
             resource_type, resource_id, operations, if_match=request.headers.get("if-match")
         )

@@ -20,7 +20,7 @@ from fhir_ops.search.query import base_query, count_query, ordered, plan_search
 from fhir_ops.store.concurrency import lock_keys, resource_key, translated, with_retry
 from fhir_ops.store.database import Database
 from fhir_ops.store.history import HistoryPage, HistoryQuery, read_history
-from fhir_ops.store.patch import apply_json_patch
+from fhir_ops.store.patch import apply_patch
 from fhir_ops.store.protocol import Resource, SearchParams, SearchResult
 from fhir_ops.store.tables import ResourceRow, ResourceVersionRow, SearchIndexRow
 from fhir_ops.store.transaction import process_bundle, process_conditional
@@ -248,15 +248,16 @@ class SqlRepository:
     async def patch(
         self, resource_type: str, resource_id: str, operations: Any, *, if_match: str | None = None
     ) -> Resource:
-        """Apply a JSON Patch to the current version, in one unit of work holding the resource's lock
-        (so no write lands between the read and the new version)."""
+        """Apply a patch (a JSON Patch array or a Merge Patch object, see :mod:`fhir_ops.store.patch`) to
+        the current version, in one unit of work holding the resource's lock (so no write lands between
+        the read and the new version)."""
         check_supported_type(resource_type)
 
         async def unit(session: AsyncSession) -> Resource:
             current = await self.read_in(session, resource_type, resource_id)
             if if_match is not None:
                 await self.check_if_match(session, resource_type, resource_id, if_match)
-            patched = apply_json_patch(current, operations)
+            patched = apply_patch(current, operations)
             prepared = await self.prepare(patched, expected_type=resource_type)
             stored, _ = (await self.write_many(session, [{**prepared, "id": resource_id}]))[0]
             return stored

@@ -141,9 +141,7 @@ def test_json_patch_applies_and_versions(fhir: httpx.Client) -> None:
         ([{"op": "replace", "path": "/gender", "value": "female"}], {"If-Match": 'W/"9"'}, 412),
     ],
 )
-def test_json_patch_bad_input(
-    fhir: httpx.Client, ops: object, headers: dict[str, str], status: int
-) -> None:
+def test_json_patch_bad_input(fhir: httpx.Client, ops: object, headers: dict[str, str], status: int) -> None:
     pid = fhir.post("/Patient", json=PATIENT).json()["id"]
     answer = fhir.patch(f"/Patient/{pid}", json=ops, headers={**PATCH, **headers})
     assert answer.status_code == status, answer.text
@@ -151,11 +149,40 @@ def test_json_patch_bad_input(
     assert fhir.get(f"/Patient/{pid}").json()["meta"]["versionId"] == "1"
 
 
-def test_json_patch_needs_its_media_type_and_an_existing_resource(fhir: httpx.Client) -> None:
+def test_patch_needs_a_json_media_type_and_an_existing_resource(fhir: httpx.Client) -> None:
     pid = fhir.post("/Patient", json=PATIENT).json()["id"]
     ops = [{"op": "replace", "path": "/gender", "value": "female"}]
-    assert fhir.patch(f"/Patient/{pid}", json=ops).status_code == 415
+    text = {"Content-Type": "text/plain"}
+    assert fhir.patch(f"/Patient/{pid}", content=b"[]", headers=text).status_code == 415
     assert fhir.patch("/Patient/nobody-here", json=ops, headers=PATCH).status_code == 404
+    assert fhir.patch(f"/Patient/{pid}", json={"gender": "x"}, headers=PATCH).status_code == 400
+
+
+@pytest.mark.parametrize("content_type", ["application/merge-patch+json", "application/fhir+json"])
+def test_merge_patch_sets_and_removes_elements(fhir: httpx.Client, content_type: str) -> None:
+    pid = fhir.post("/Patient", json={**PATIENT, "birthDate": "1980-05-06"}).json()["id"]
+    patched = fhir.patch(
+        f"/Patient/{pid}",
+        json={"gender": "female", "birthDate": None},
+        headers={"Content-Type": content_type},
+    )
+    assert patched.status_code == 200, patched.text
+    stored = fhir.get(f"/Patient/{pid}").json()
+    assert stored["gender"] == "female"
+    assert "birthDate" not in stored
+    assert stored["name"] == PATIENT["name"]
+    changed_id = fhir.patch(f"/Patient/{pid}", json={"id": "other"}, headers={"Content-Type": content_type})
+    assert changed_id.status_code == 422
+
+
+def test_post_with_search_criteria_is_a_conditional_create(fhir: httpx.Client) -> None:
+    ident = _identifier()
+    query = {"identifier": f"{ident['system']}|{ident['value']}"}
+    body = {**PATIENT, "identifier": [ident]}
+    first = fhir.post("/Patient", params=query, json=body)
+    again = fhir.post("/Patient", params=query, json=body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
 
 
 @pytest.mark.parametrize("preference", ["minimal", "representation", "OperationOutcome"])
@@ -221,7 +248,7 @@ def test_capability_statement_says_what_is_supported(fhir: httpx.Client) -> None
     assert patient["conditionalUpdate"] is True
     assert patient["conditionalDelete"] == "single"
     assert "Observation:subject" in patient["searchRevInclude"]
-    assert cap["patchFormat"] == ["application/json-patch+json"]
+    assert "application/json-patch+json" in cap["patchFormat"]
     observation = next(r for r in rest["resource"] if r["type"] == "Observation")
     types = {p["name"]: p["type"] for p in observation["searchParam"]}
     assert types["value-quantity"] == "quantity"
