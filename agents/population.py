@@ -105,7 +105,7 @@ async def judge_period(
                 verified = await verify_record(
                     record, specs, policy=policy, denominator_asserted=False, digest=digest
                 )
-                observations = [o for v in verified for o in v.observations]
+                observations = list({o["id"]: o for v in verified for o in v.observations}.values())
                 await repo.transaction(
                     {
                         "resourceType": "Bundle",

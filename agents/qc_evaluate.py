@@ -92,7 +92,15 @@ def engine_bundle(record: EncounterRecord, observations: list[dict[str, Any]]) -
         today = datetime.now(UTC).date().isoformat()
         encounter["period"] = {"start": today, "end": today}
     patient = record.patient or {"resourceType": "Patient", "id": ANONYMOUS_PATIENT}
-    others = [r for r in record.resources() if r is not record.patient and r is not record.encounter]
+    # the coded data the CQL retrieves; never the notes (the facts read from them are the Observations)
+    others = [
+        *record.conditions,
+        *record.procedures,
+        *record.observations,
+        *record.medication_requests,
+        *record.medication_administrations,
+        *record.diagnostic_reports,
+    ]
     resources = [patient, encounter, *others, *observations]
     bundle = {
         "resourceType": "Bundle",
@@ -102,6 +110,11 @@ def engine_bundle(record: EncounterRecord, observations: list[dict[str, Any]]) -
     return bundle, str(encounter["id"])
 
 
+def _distinct(observations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One Observation per fact: a disease-level fact shared by several indicators is stated once."""
+    return list({str(o["id"]): o for o in observations}.values())
+
+
 class CqlJudge:
     """The indicators' CQL on the engine: one run per disease involved, diseases in parallel."""
 
@@ -109,29 +122,28 @@ class CqlJudge:
         self.engine = engine
 
     async def judge(self, record: EncounterRecord, verified: list[VerifiedIndicator]) -> list[Outcome]:
-        if not verified:
-            return []
-        observations = [o for v in verified for o in v.observations]
-        bundle, encounter_id = engine_bundle(record, observations)
-        start, end = stay_bounds(bundle["entry"][1]["resource"])
-        by_disease: dict[str, list[IndicatorSpec]] = {}
+        by_disease: dict[str, list[VerifiedIndicator]] = {}
         for v in verified:
-            by_disease.setdefault(v.spec.disease, []).append(v.spec)
+            by_disease.setdefault(v.spec.disease, []).append(v)
 
-        async def run(specs: list[IndicatorSpec]) -> dict[tuple[str, str], Outcome]:
+        async def run(part: list[VerifiedIndicator]) -> dict[str, Outcome]:
+            # each disease's run gets only its own facts: the engine reads less, the answer is the same
+            observations = _distinct([o for v in part for o in v.observations])
+            bundle, encounter_id = engine_bundle(record, observations)
+            start, end = stay_bounds(bundle["entry"][1]["resource"])
             (result,) = await self.engine.outcomes(
-                disease_of(specs[0]),
+                disease_of(part[0].spec),
                 [(bundle, [encounter_id])],
                 period_start=start,
                 period_end=end,
-                indicators=specs,
+                indicators=[v.spec for v in part],
             )
-            return result
+            return {ind: outcome for (ind, _), outcome in result.items()}
 
-        merged: dict[tuple[str, str], Outcome] = {}
-        for part in await asyncio.gather(*(run(specs) for specs in by_disease.values())):
+        merged: dict[str, Outcome] = {}
+        for part in await asyncio.gather(*(run(p) for p in by_disease.values())):
             merged.update(part)
-        return [merged[(v.spec.id, encounter_id)] for v in verified]
+        return [merged[v.spec.id] for v in verified]
 
 
 async def verify_indicator(
@@ -244,7 +256,7 @@ async def qc_judge(
     bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "collection", "entry": entries}
     if validate:
         Bundle.model_validate(bundle)
-    return QcResult(bundle, [o for v in verified for o in v.observations])
+    return QcResult(bundle, _distinct([o for v in verified for o in v.observations]))
 
 
 async def qc_evaluate(
