@@ -20,6 +20,7 @@ BENCHES: list[tuple[str, list[str]]] = [
     ("store", ["bench/bench_store.py"]),
     ("lexical", ["bench/bench_lexical.py"]),
     ("measures", ["bench/bench_measures.py"]),
+    ("ecqm", ["bench/bench_ecqm.py"]),
     ("cds", ["bench/bench_cds.py"]),
     ("population", ["bench/bench_population.py"]),
 ]
