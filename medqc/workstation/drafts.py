@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from agents.drafting.document import DISCHARGE_SUMMARY, LOINC, draft_id
 from fhir_ops.data_access.record import decode_attachment_text
@@ -24,9 +24,15 @@ from fhir_ops.validation import check_id
 from medqc.workstation.session import PREFIX
 from medqc.workstation.store import by_ids, read_or_none, search_all
 from medqc.workstation.views import mrn_of, patient_name
-from medqc.workstation.web import PageRoute, form, page, repo_of, services_of, viewer
+from medqc.workstation.web import RESPONSES, PageRoute, form, page, repo_of, services_of, viewer
 
-router = APIRouter(prefix=PREFIX, tags=["workstation"], route_class=PageRoute)
+router = APIRouter(
+    prefix=PREFIX,
+    tags=["workstation"],
+    route_class=PageRoute,
+    default_response_class=HTMLResponse,
+    responses=RESPONSES,
+)
 CS_DATA_OPERATION = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
 CS_PARTICIPANT = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
 #: The most drafts the list shows.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from agents.drafting.document import draft_id
 from cds_services.cards import OVERRIDE_REASONS
@@ -33,17 +33,14 @@ from medqc.workstation.views import (
     report_view,
     stay_dates,
 )
-from medqc.workstation.web import PageRoute, form, page, repo_of, services_of, viewer
+from medqc.workstation.web import RESPONSES, PageRoute, form, page, repo_of, services_of, viewer
 
 router = APIRouter(
     prefix=PREFIX,
     tags=["workstation"],
     route_class=PageRoute,
-    responses={
-        400: {"description": "Invalid encounter id or form (OperationOutcome)"},
-        401: {"description": "No valid credentials (OperationOutcome)"},
-        404: {"description": "No such encounter (OperationOutcome)"},
-    },
+    default_response_class=HTMLResponse,
+    responses=RESPONSES,
 )
 #: The most distinct notes one encounter page reads to place quotes (the rest link to the note).
 MAX_NOTES = 50

@@ -12,15 +12,21 @@ import time
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from joserfc import jws
 from joserfc.errors import JoseError
 
 from medqc.auth import AuthError, allows
 from medqc.workstation.session import LOGIN_PATH, PREFIX, launch_params, safe_next
-from medqc.workstation.web import PageRoute, form, page, sessions_of
+from medqc.workstation.web import RESPONSES, PageRoute, form, page, sessions_of
 
-router = APIRouter(prefix=PREFIX, tags=["workstation"], route_class=PageRoute)
+router = APIRouter(
+    prefix=PREFIX,
+    tags=["workstation"],
+    route_class=PageRoute,
+    default_response_class=HTMLResponse,
+    responses=RESPONSES,
+)
 
 
 def _expiry(token: str) -> int | None:

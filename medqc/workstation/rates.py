@@ -12,6 +12,7 @@ from collections import defaultdict
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
 from cds_services.tables import CdsCardRow, CdsFeedbackRow
@@ -23,10 +24,16 @@ from medqc.workstation.latency import step_latencies
 from medqc.workstation.session import PREFIX
 from medqc.workstation.store import by_ids, decisions, judgements, latest_decisions
 from medqc.workstation.views import department_of, encounter_ref, measure_id, month_of, verdict_of
-from medqc.workstation.web import PageRoute, page, repo_of, services_of
+from medqc.workstation.web import RESPONSES, PageRoute, page, repo_of, services_of
 from medqc.workstation.worklist import is_overridden
 
-router = APIRouter(prefix=PREFIX, tags=["workstation"], route_class=PageRoute)
+router = APIRouter(
+    prefix=PREFIX,
+    tags=["workstation"],
+    route_class=PageRoute,
+    default_response_class=HTMLResponse,
+    responses=RESPONSES,
+)
 
 
 async def feedback_counts(db: Database) -> dict[str, dict[str, int]]:

@@ -24,6 +24,17 @@ ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoesca
 #: The largest form a page posts (a draft discharge summary being edited is the largest).
 FORM_MAX_BYTES = 512 * 1024
 FORM_MAX_FIELDS = 20
+#: What a workstation route may answer (errors are an OperationOutcome, or an HTML page for browsers).
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    303: {"description": "Redirect: to the login page, or to the page after a form"},
+    400: {"description": "Invalid parameters or form"},
+    401: {"description": "No valid credentials"},
+    403: {"description": "The scopes or the form's CSRF token do not allow it"},
+    404: {"description": "No such encounter, report or note"},
+    409: {"description": "The draft is already signed off"},
+    410: {"description": "The resource was deleted"},
+    412: {"description": "Changed since it was read (If-Match)"},
+}
 #: Who acts when authentication is off (a development server).
 ANONYMOUS = Principal(subject="anonymous (authentication off)", scopes=frozenset({"system/*.*"}))
 

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
 
 from fhir_ops.errors import BadRequest
 from measures.catalog import indicator_specs
@@ -33,9 +34,15 @@ from medqc.workstation.views import (
     stay_dates,
     verdict_of,
 )
-from medqc.workstation.web import PageRoute, page, repo_of
+from medqc.workstation.web import RESPONSES, PageRoute, page, repo_of
 
-router = APIRouter(prefix=PREFIX, tags=["workstation"], route_class=PageRoute)
+router = APIRouter(
+    prefix=PREFIX,
+    tags=["workstation"],
+    route_class=PageRoute,
+    default_response_class=HTMLResponse,
+    responses=RESPONSES,
+)
 STATUSES = {
     "all": "全部",
     "needs-review": "待审核",
