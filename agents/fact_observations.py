@@ -31,8 +31,6 @@ CS_DATA_ABSENT = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
 UCUM = "http://unitsofmeasure.org"
 UCUM_CODES = {"h": "h", "min": "min", "d": "d", "%": "%", "分": "{score}", "mm": "mm", "mmHg": "mm[Hg]"}
 _DATETIME = re.compile(r"^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$")
-#: Verdict details that say the fact defaulted from absence ("not found → No"), not from a quote.
-ABSENCE_DETAILS = ("not documented", "absent")
 
 
 def is_fact_observation(resource: dict[str, Any]) -> bool:
@@ -105,10 +103,9 @@ def _provenance_extensions(verdict: FactVerdict) -> list[dict[str, Any]]:
 
 
 def is_absence(verdict: FactVerdict) -> bool:
-    """The verdict is a default from the fact never being mentioned, not a quoted statement."""
-    return verdict.known and not verdict.evidence and bool(verdict.detail) and any(
-        d in (verdict.detail or "").lower() for d in ABSENCE_DETAILS
-    )
+    """The verdict is a default from the fact never being mentioned ("not found → No"), not a quoted
+    statement: a reviewer can tell absence from a quoted negative."""
+    return verdict.known and verdict.absent
 
 
 def fact_observation(
