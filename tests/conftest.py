@@ -60,11 +60,13 @@ def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
 
 
 @pytest.fixture(scope="session")
-async def catalog_engine(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """The catalog indicators on a real CQL engine (two Node workers), shared by the session."""
+async def catalog_engine():  # type: ignore[no-untyped-def]
+    """The catalog indicators on a real CQL engine (two Node workers), shared by the session. The ELM
+    cache is the project's (content-addressed, so sharing it with the live test servers is safe)."""
     from measures.catalog.evaluation import CatalogEngine
     from measures.engine import CqlEngine
 
-    cql = CqlEngine(node=None, timeout_s=300, elm_cache_dir=tmp_path_factory.mktemp("elm"), processes=2)
+    cache = Path(__file__).resolve().parents[1] / "var" / "elm-cache"
+    cql = CqlEngine(node=None, timeout_s=300, elm_cache_dir=cache, processes=2)
     yield CatalogEngine(cql)
     await cql.close()
