@@ -4,6 +4,7 @@ trace (exit 2)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
@@ -18,7 +19,8 @@ from agents.orchestration.runs import cdi_review, qc_evaluate
 from agents.orchestration.telemetry import StepTelemetry, tracer_provider
 from agents.orchestration.versions import current_versions
 from fhir_ops.tracing import trace_id_var
-from medqc.services import Services
+from medqc.services import Services, build_services
+from tests.conftest import BACKENDS, make_settings
 from tests.orchestration.conftest import TRACE, af_record
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,7 +59,21 @@ async def test_a_run_records_every_step_with_its_versions(services: Services) ->
     assert all("note" not in str(dict(s.attributes or {})) for s in spans)
 
 
-async def test_the_audit_is_append_only(services: Services) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_audit_is_append_only(backend: str, tmp_path: Path) -> None:
+    settings = make_settings(backend, tmp_path)  # PostgreSQL: a fresh schema
+
+    async def check() -> None:
+        services = await build_services(settings, seed=False)
+        try:
+            await _refuses_changes(services)
+        finally:
+            await services.close()
+
+    asyncio.run(check())
+
+
+async def _refuses_changes(services: Services) -> None:
     await cdi_review(services.orchestrator, af_record())
     for statement in (
         "UPDATE audit_steps SET status = 'ok'",
