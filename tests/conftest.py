@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -70,3 +71,40 @@ async def catalog_engine():  # type: ignore[no-untyped-def]
     cql = CqlEngine(node=None, timeout_s=300, elm_cache_dir=cache, processes=2)
     yield CatalogEngine(cql)
     await cql.close()
+
+
+# --- no patient data in any log line of the whole suite ---------------------------------------------
+
+#: What must never reach a log: the demo patient's name, MRN, birth date and fragments of its notes.
+_PATIENT_MARKERS = ("张建国", "AF-0001", "1956-04-12", "反复心悸、胸闷3年", "未规律抗凝")
+
+
+class _LeakWatch(logging.Handler):
+    """Every record logged during the session, checked for patient data (message, args, extras)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = " ".join([record.getMessage(), *(str(v) for v in record.__dict__.values())])
+        except Exception:  # a record that cannot format is not ours to judge
+            return
+        if self.leaks or not any(m in text for m in _PATIENT_MARKERS):
+            return
+        self.leaks.append(f"{record.name}: {record.getMessage()[:200]}")
+
+
+_leak_watch = _LeakWatch()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    logging.getLogger().addHandler(_leak_watch)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    logging.getLogger().removeHandler(_leak_watch)
+    if _leak_watch.leaks:
+        print(f"\nPATIENT DATA IN LOGS: {_leak_watch.leaks[:3]}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
