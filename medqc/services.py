@@ -151,6 +151,7 @@ async def build_services(settings: Settings, *, migrate: bool = True, seed: bool
         telemetry=StepTelemetry(tracer_provider(settings.otel_exporter_otlp_endpoint)),
         start_timeout_s=settings.temporal_start_timeout_s,
         trace_id=trace_id_var.get,
+        max_note_bytes=settings.note_max_bytes,
     )
     if settings.seed_catalog if seed is None else seed:
         await seed_store(services)

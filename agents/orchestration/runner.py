@@ -93,6 +93,8 @@ class Orchestrator:
     _unrecorded: list[tuple[RunRecord, list[StepRecord]]] = field(default_factory=list)
     #: after a failed start, hooks skip Temporal this long (they leave the work to the outbox pump)
     circuit_s: float = 5.0
+    #: notes larger than this are refused (a 400) by a run's context step
+    max_note_bytes: int | None = None
     _down_until: float = 0.0
 
     # ---- running ----------------------------------------------------------------------------------
@@ -297,6 +299,7 @@ class Orchestrator:
             args=step.args,
             kb_version=self.versions.kb,
             heartbeat=heartbeat,
+            max_note_bytes=self.max_note_bytes,
             _record=record,
         )
         input_digest = digest(

@@ -19,6 +19,7 @@ from fhir.resources.R4B.bundle import Bundle
 from agents.denominator import applicable
 from agents.discharge import EXT_POLICY, EXT_RECORD_HASH, record_hash, report_id, store_reports
 from agents.fact_observations import clinical_record
+from agents.lexical.limits import check_note_sizes
 from agents.orchestration.audit import Json
 from agents.population import judge_period
 from agents.qc_evaluate import Judge, Policy, VerifiedIndicator, verify_record
@@ -72,6 +73,7 @@ class StepEnv:
     args: Mapping[str, str]
     kb_version: str
     heartbeat: Callable[[], None] = lambda: None
+    max_note_bytes: int | None = None
     _record: EncounterRecord | None = field(default=None)
 
     def record(self) -> EncounterRecord:
@@ -138,6 +140,8 @@ def _ext(resource: Mapping[str, Any], url: str) -> Any:
 # ---- the steps ------------------------------------------------------------------------------------
 async def context(env: StepEnv) -> StepResult:
     record = env.record()
+    if env.max_note_bytes is not None:  # a note too large is a 400 before any work
+        check_note_sizes(record.notes, env.max_note_bytes)
     measures = env.inputs.get("measures")
     if measures is None:
         placed = [s.id for s in applicable(indicator_specs(), clinical_record(record))]
@@ -163,6 +167,7 @@ async def verify_facts(env: StepEnv) -> StepResult:
         policy=policy,
         denominator_asserted=bool(env.inputs.get("asserted", False)),
         digest=env.outputs["context"]["digest"],
+        max_note_bytes=env.max_note_bytes,
     )
     produced = [
         f.provenance for v in verified for f in v.verdicts.values() if f.method == "llm" and f.provenance
@@ -276,6 +281,8 @@ async def store(env: StepEnv) -> StepResult:
         ]
         kept_entries.append({**entry, "resource": resource})
         observations += v["observations"]
+    # a disease-level fact shared by several indicators is one Observation, stored once
+    observations = list({str(o["id"]): o for o in observations}.values())
     if kept_entries:
         await store_reports(
             env.services.repo,

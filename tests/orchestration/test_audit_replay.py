@@ -15,6 +15,7 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import text
 
+from agents.lexical.limits import NoteTooLarge
 from agents.orchestration.runs import cdi_review, qc_evaluate
 from agents.orchestration.telemetry import StepTelemetry, tracer_provider
 from agents.orchestration.versions import current_versions
@@ -137,3 +138,15 @@ async def test_replay_is_identical_then_shows_a_lexicon_change(
     facts_line = next(line for line in changed.stdout.splitlines() if line.strip().startswith("facts"))
     assert "differs" in facts_line
     assert "writes the store: not re-run" in changed.stdout
+
+
+async def test_an_oversized_note_is_refused_before_any_durable_step(services: Services) -> None:
+    services.orchestrator.max_note_bytes = 8
+    with pytest.raises(NoteTooLarge) as refused:
+        await _record_qc_run(services, trace="5" * 32)
+    assert refused.value.status == 400
+    (run,) = await services.orchestrator.audit.runs_of_trace("5" * 32)
+    assert [(s.step, s.status, s.error) for s in await services.orchestrator.audit.steps(run.run_id)] == [
+        ("context", "failed", "NoteTooLarge")
+    ]
+    assert await services.orchestrator.audit.pending() == 0

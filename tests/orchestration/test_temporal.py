@@ -113,8 +113,10 @@ def test_hook_and_qc_evaluate_run_as_workflows(temporal_address: str, tmp_path: 
         assert qc.json()["resourceType"] == "Bundle"
         run, (steps, activities) = asyncio.run(_completed_run(db_url, temporal_address, qc_trace))
         assert [s.step for s in steps] == ["context", "facts", "rules", "reports", "store"]
-        assert {s.where for s in steps} == {"temporal"}
-        assert [a for a, _ in activities] == ["context", "facts", "rules", "reports", "store"]
+        assert {s.step: s.where for s in steps} == {"context": "inline"} | dict.fromkeys(
+            ["facts", "rules", "reports", "store"], "temporal"
+        )
+        assert [a for a, _ in activities] == ["facts", "rules", "reports", "store"]
 
 
 async def _worker(env: dict[str, str], *, slow_s: float = 0) -> asyncio.subprocess.Process:
