@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from measures.builtin import builtin_resources, library_resource  # noqa: E402
-from measures.engine import get_worker  # noqa: E402
+from measures.engine import CqlEngine  # noqa: E402
 from measures.engine.calculate import Engine  # noqa: E402
 from measures.evaluate import evaluate_measure  # noqa: E402
 from tests.measures import factories as f  # noqa: E402
@@ -142,43 +142,54 @@ def synthetic(repo: MemoryRepository, n: int) -> list[str]:
     return ids
 
 
-def _worker_cpu_seconds() -> float | None:
-    """CPU seconds (user + system) the Node worker has used, where /proc tells."""
-    pid = get_worker().pid
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
+def worker_cpu_seconds(cql: CqlEngine) -> float | None:
+    """CPU seconds (user + system) the Node workers have used, where /proc tells."""
+    total = 0.0
+    for worker in cql.workers:
+        if worker.pid is None:
+            continue
+        try:
+            fields = Path(f"/proc/{worker.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
-def _cpu_delta(start: float | None) -> float | None:
-    end = _worker_cpu_seconds()
+def _cpu_delta(cql: CqlEngine, start: float | None) -> float | None:
+    end = worker_cpu_seconds(cql)
     return None if start is None or end is None else round(end - start, 2)
 
 
 async def measure_mode(
-    repo: MemoryRepository, ids: list[str], *, measure_id: str, engine: Engine, sample: int
+    repo: MemoryRepository,
+    ids: list[str],
+    *,
+    cql: CqlEngine,
+    measure_id: str,
+    engine: Engine,
+    sample: int,
 ) -> dict[str, Any]:
     args: dict[str, Any] = {
         "measure_id": measure_id,
         "period_start": "2024",
         "period_end": "2024",
         "engine": engine,
+        "cql": cql,
     }
     # warm up: translation, worker start, measure preparation
     await evaluate_measure(repo, **args, report_type="subject", subject=f"Patient/{ids[0]}")
-    cpu0 = _worker_cpu_seconds()
+    cpu0 = worker_cpu_seconds(cql)
     t0 = time.perf_counter()
     report = await evaluate_measure(repo, **args, report_type="population", subject=None)
     batch_s = time.perf_counter() - t0
-    batch_cpu = _cpu_delta(cpu0)
-    cpu1 = _worker_cpu_seconds()
+    batch_cpu = _cpu_delta(cql, cpu0)
+    cpu1 = worker_cpu_seconds(cql)
     t1 = time.perf_counter()
     for pid in ids[:sample]:
         await evaluate_measure(repo, **args, report_type="subject", subject=f"Patient/{pid}")
     single_s = (time.perf_counter() - t1) / sample
-    single_cpu = _cpu_delta(cpu1)
+    single_cpu = _cpu_delta(cql, cpu1)
     n = len(ids)
     counts = {p["code"]["coding"][0]["code"]: p["count"] for p in report["group"][0]["population"]}
     return {
@@ -200,9 +211,15 @@ async def run(n: int, sample: int, before_sample: int) -> dict[str, Any]:
     repo = MemoryRepository([*builtin_resources(), *baseline_resources()])
     ids = synthetic(repo, n)
     load_before = os.getloadavg()
-    before = await measure_mode(repo, ids, measure_id=BASELINE_MEASURE, engine="fqm", sample=before_sample)
-    after = await measure_mode(repo, ids, measure_id=MEASURE, engine="prepared", sample=sample)
-    await get_worker().close()
+    # one worker process: the batch and per-patient figures measure one engine, not the pool
+    cql = CqlEngine(node=None, timeout_s=1800, elm_cache_dir=ROOT / "var" / "elm-cache", processes=1)
+    try:
+        before = await measure_mode(
+            repo, ids, cql=cql, measure_id=BASELINE_MEASURE, engine="fqm", sample=before_sample
+        )
+        after = await measure_mode(repo, ids, cql=cql, measure_id=MEASURE, engine="prepared", sample=sample)
+    finally:
+        await cql.close()
     if before["population_counts"] != after["population_counts"]:
         counts = before["population_counts"], after["population_counts"]
         raise SystemExit(f"before/after disagree: {counts[0]} vs {counts[1]}")

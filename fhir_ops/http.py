@@ -49,7 +49,7 @@ _JSON_BODY = {
     }
 }
 _OUTCOME = {"description": "OperationOutcome", "content": {FHIR_JSON: {"schema": _RESOURCE_SCHEMA}}}
-_ERROR_STATUSES = (400, 401, 403, 404, 405, 409, 410, 412, 413, 415, 422, 502, 503)
+_ERROR_STATUSES = (400, 401, 403, 404, 405, 406, 409, 410, 412, 413, 415, 422, 502, 503)
 _ERRORS: dict[int | str, dict[str, Any]] = dict.fromkeys(_ERROR_STATUSES, _OUTCOME)
 
 
@@ -332,6 +332,7 @@ def build_router(operations: Iterable[Operation] = ()) -> APIRouter:
         summary="Create (conditional with If-None-Exist or search criteria in the query)",
         status_code=201,
         openapi_extra=_JSON_BODY,
+        responses={200: {"description": "Conditional create: the one existing match"}},
     )
     async def create(request: Request, resource_type: str) -> Response:
         services = request.app.state.services
@@ -348,7 +349,12 @@ def build_router(operations: Iterable[Operation] = ()) -> APIRouter:
         stored = await services.repo.create(body, expected_type=resource_type)
         return written(request, stored, 201, f"Created {resource_type}/{stored['id']}")
 
-    @router.put("/{resource_type}", summary="Conditional update", openapi_extra=_JSON_BODY)
+    @router.put(
+        "/{resource_type}",
+        summary="Conditional update",
+        openapi_extra=_JSON_BODY,
+        responses={201: {"description": "Created: nothing matched the criteria"}},
+    )
     async def conditional_update(request: Request, resource_type: str) -> Response:
         body = await read_json(request)
         entry = await request.app.state.services.repo.conditional(
@@ -371,7 +377,10 @@ def build_router(operations: Iterable[Operation] = ()) -> APIRouter:
         return fhir(apply_subset(resource, subset), 200, headers)
 
     @router.put(
-        "/{resource_type}/{resource_id}", summary="Update (or create with this id)", openapi_extra=_JSON_BODY
+        "/{resource_type}/{resource_id}",
+        summary="Update (or create with this id)",
+        openapi_extra=_JSON_BODY,
+        responses={201: {"description": "Created with this id"}},
     )
     async def update(request: Request, resource_type: str, resource_id: str) -> Response:
         services = request.app.state.services
