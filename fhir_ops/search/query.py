@@ -425,7 +425,8 @@ def _apply_result_param(
         pass  # the REST layer answers 406 for anything but JSON
     else:
         plan.ignored.append(f"Result parameter '{name}' is not supported and was ignored")
-    del modifier
+    if modifier == "iterate" and name in {"_include", "_revinclude"}:
+        plan.ignored.append(f"{name}:iterate is applied one level deep (not iterated)")
 
 
 def base_query(plan: SearchPlan) -> Select[str, str]:
