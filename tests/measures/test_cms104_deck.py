@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from measures.engine import CqlEngine, ElmCache, translate_cql
+from measures.engine import CqlEngine, translate_cql
 from measures.engine.worker import CQL_DIR
 from measures.evaluate import evaluate_measure
 from tests.measures.memory_repo import MemoryRepository
@@ -96,9 +96,9 @@ def test_qicore_model_info_is_generated_and_up_to_date() -> None:
 
 
 @needs_deck
-async def test_deck_libraries_translate_without_errors() -> None:
+async def test_deck_libraries_translate_without_errors(cql: CqlEngine) -> None:
     texts = [p.read_text(encoding="utf-8") for p in sorted((DECK / "library" / "cql").glob("*.cql"))]
-    libraries = await translate_cql(texts, cache=ElmCache(None))
+    libraries = await translate_cql(texts, engine=cql)
     assert {lib.name for lib in libraries} == {
         "CMS104FHIRSTKDCAntithrombotic",
         "CQMCommon",
