@@ -84,10 +84,14 @@ def stay_bounds(encounter: dict[str, Any]) -> tuple[str, str]:
 
 
 def engine_bundle(record: EncounterRecord, observations: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
-    """The patient Bundle the CQL runs over: the record's resources and the fact Observations; a
-    record without a Patient, an encounter id or a stay period gets placeholders (never stored)."""
+    """The patient Bundle the CQL runs over for one named encounter: the record's coded resources and
+    the fact Observations; a record without a Patient, an encounter id or a stay period gets placeholders
+    (never stored)."""
     encounter = dict(record.encounter or {"resourceType": "Encounter", "status": "finished"})
     encounter.setdefault("id", ANONYMOUS_ENCOUNTER)
+    # The caller named this encounter to be judged as a stay: its class selects encounters only for a
+    # period's rate (inpatient discharges), not here.
+    encounter.pop("class", None)
     if not (encounter.get("period") or {}).get("start") and not (encounter.get("period") or {}).get("end"):
         today = datetime.now(UTC).date().isoformat()
         encounter["period"] = {"start": today, "end": today}

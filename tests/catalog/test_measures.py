@@ -14,13 +14,19 @@ def test_measures_validate_and_carry_the_key() -> None:
         Measure.model_validate(m)
         assert m["identifier"][0]["system"] == IDENTIFIER_SYSTEM
         assert m["url"] == f"http://medqc.org/fhir/Measure/{m['id']}"
-        assert m["library"][0].startswith("http://medqc.org/fhir/Library/qc-spec-")
+        assert m["library"][0].startswith("http://medqc.org/fhir/Library/QC")
+        group = m["group"][0]
+        expressions = [p["criteria"]["expression"] for p in group["population"]]
+        assert expressions == [f"{m['id']} Initial Population", f"{m['id']} Denominator", f"{m['id']} Numerator"]
+        assert group["stratifier"][0]["criteria"]["expression"] == f"{m['id']} Needs Review"
 
 
 def test_libraries_validate() -> None:
-    for lib in catalog_libraries():
+    libraries = catalog_libraries()
+    assert {lib["name"] for lib in libraries} >= {"FHIRHelpers", "MedQCFacts", "QCAf", "QCStemi"}
+    for lib in libraries:
         Library.model_validate(lib)
-        assert lib["content"][0]["contentType"] == "application/yaml"
+        assert lib["content"][0]["contentType"] == "text/cql"
 
 
 def test_catalog_rows() -> None:
