@@ -43,6 +43,10 @@ def _notes(*paths: Path) -> list[str]:
     return [str(r["patient note"]) for r in rows]
 
 
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
 def _stay(i: int, note: str) -> list[dict[str, Any]]:
     day = 1 + i % 89
     month, dom = 1 + (day - 1) // 30, 1 + (day - 1) % 28
@@ -81,7 +85,8 @@ async def _load(services: Any, resources: list[dict[str, Any]]) -> None:
     for start in range(0, len(resources), 2000):
         chunk = resources[start : start + 2000]
         entries = [
-            {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}} for r in chunk
+            {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
+            for r in chunk
         ]
         await services.repo.transaction({"resourceType": "Bundle", "type": "transaction", "entry": entries})
 
@@ -138,9 +143,7 @@ async def _long_stay(services: Any, notes: int) -> dict[str, Any]:
                 "id": f"long-{k}",
                 "status": "current",
                 "context": {"encounter": [{"reference": "Encounter/be0"}]},
-                "content": [
-                    {"attachment": {"contentType": "text/plain", "data": base64.b64encode(text.encode()).decode()}}
-                ],
+                "content": [{"attachment": {"contentType": "text/plain", "data": _b64(text)}}],
             }
         )
     record = record_from_resources(resources, "be0")
@@ -149,7 +152,11 @@ async def _long_stay(services: Any, notes: int) -> dict[str, Any]:
     for _ in range(3):
         started = time.perf_counter()
         result = await qc_judge(
-            record, measures=None, denominator_asserted=False, policy=services.fast_policy, judge=services.judge
+            record,
+            measures=None,
+            denominator_asserted=False,
+            policy=services.fast_policy,
+            judge=services.judge,
         )
         timings.append(time.perf_counter() - started)
         indicators = len(result.bundle["entry"])
@@ -191,6 +198,7 @@ async def main(stays: int, notes: int) -> dict[str, Any]:
         "first_rating_judging_s": round(judge_first, 2),
         "first_rating_engine_s": round(engine_first, 2),
         "rating_with_current_facts_s": round(again, 2),
+        "rating_with_current_facts_judging_s": round(judge_again, 2),
         "rating_with_current_facts_engine_s": round(engine_again, 2),
         "end_to_end_over_engine": round(again / engine_again, 2) if engine_again else None,
         "per_stay_ms_current": round(again * 1000 / stays, 2),
