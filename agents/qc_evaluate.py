@@ -245,6 +245,23 @@ async def qc_judge(
         max_note_bytes=max_note_bytes,
     )
     outcomes = await judge.judge(clinical_record(record), verified)
+    bundle = report_bundle(
+        record, verified, outcomes, denominator_asserted=denominator_asserted, validate=validate
+    )
+    return QcResult(bundle, _distinct([o for v in verified for o in v.observations]))
+
+
+def report_bundle(
+    record: EncounterRecord,
+    verified: list[VerifiedIndicator],
+    outcomes: list[Outcome],
+    *,
+    denominator_asserted: bool,
+    validate: bool,
+) -> dict[str, Any]:
+    """The Bundle (collection) of individual MeasureReports: each indicator's outcome with its fact
+    Observations (the denominator placement contained, not listed as a fact). Validated with
+    ``fhir.resources.R4B`` when ``validate``."""
     entries = []
     for v, outcome in zip(verified, outcomes, strict=True):
         report = measure_report(
@@ -260,7 +277,7 @@ async def qc_judge(
     bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "collection", "entry": entries}
     if validate:
         Bundle.model_validate(bundle)
-    return QcResult(bundle, _distinct([o for v in verified for o in v.observations]))
+    return bundle
 
 
 async def qc_evaluate(

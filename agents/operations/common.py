@@ -28,8 +28,9 @@ RECORD_PARAMETERS = (
 )
 
 
-async def record_of(request: OperationRequest) -> EncounterRecord:
-    """The encounter's record: from the data source (instance level) or the ``bundle`` (system level)."""
+async def record_of(request: OperationRequest, *, encounter_required: bool = True) -> EncounterRecord:
+    """The encounter's record: from the data source (instance level) or the ``bundle`` (system level;
+    see :func:`bundle_record`)."""
     if request.resource_id is not None:
         if request.one("bundle") is not None:
             raise BadRequest("'bundle' is only accepted at the system level", expression=["bundle"])
@@ -38,11 +39,14 @@ async def record_of(request: OperationRequest) -> EncounterRecord:
     bundle = request.one("bundle")
     if bundle is None:
         raise BadRequest("Parameter 'bundle' is required at the system level", expression=["bundle"])
-    return bundle_record(bundle, request.one("encounter"))
+    return bundle_record(bundle, request.one("encounter"), encounter_required=encounter_required)
 
 
-def bundle_record(bundle: dict[str, Any], encounter: Any) -> EncounterRecord:
-    """The record of the Bundle's Encounter (named by ``encounter`` when the Bundle holds several)."""
+def bundle_record(
+    bundle: dict[str, Any], encounter: Any, *, encounter_required: bool = True
+) -> EncounterRecord:
+    """The record of the Bundle's Encounter (named by ``encounter`` when the Bundle holds several). With
+    ``encounter_required`` False a Bundle without any Encounter is one stay's record too."""
     entries = [e.get("resource") for e in bundle.get("entry") or [] if isinstance(e, dict)]
     resources: list[dict[str, Any]] = [r for r in entries if isinstance(r, dict)]
     if len(resources) != len(entries) or not all(isinstance(r.get("resourceType"), str) for r in resources):
@@ -57,7 +61,11 @@ def bundle_record(bundle: dict[str, Any], encounter: Any) -> EncounterRecord:
         encounter_id = normalise_reference(encounter)[1].removeprefix("urn:uuid:")
         if not any(e.get("id") == encounter_id for e in encounters):
             raise NotFound(f"Encounter '{encounter}' is not in the bundle", expression=["encounter"])
-    elif len(encounters) != 1:
+    elif len(encounters) > 1:
+        raise BadRequest(
+            "The bundle holds several Encounters: name one with 'encounter'", expression=["encounter"]
+        )
+    elif not encounters and encounter_required:
         raise BadRequest(
             "The bundle must hold one Encounter or name one with 'encounter'", expression=["encounter"]
         )

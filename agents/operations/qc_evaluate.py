@@ -12,27 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from agents.operations.common import RECORD_PARAMETERS, record_of
 from agents.orchestration.runs import qc_evaluate
-from fhir_ops.data_access.record import EncounterRecord, record_from_resources
-from fhir_ops.errors import BadRequest, NotFound
+from fhir_ops.errors import NotFound
 from fhir_ops.operations.registry import Operation, OperationParam, OperationRequest
-from fhir_ops.search.indexer import normalise_reference
 from measures.catalog import spec_for
 from measures.catalog.schema import IndicatorSpec
 
 PARAMETERS = (
-    OperationParam(
-        "bundle",
-        "Bundle",
-        documentation="System level: Patient, Encounter, notes (DocumentReference, base64 text/plain) and "
-        "coded resources",
-    ),
-    OperationParam(
-        "encounter",
-        "Reference",
-        also=("string",),
-        documentation="Which Encounter of the bundle (default: the only one)",
-    ),
+    *RECORD_PARAMETERS,
     OperationParam(
         "measure",
         "string",
@@ -63,40 +51,11 @@ def resolve_measures(values: list[str]) -> list[IndicatorSpec] | None:
     return specs
 
 
-def _bundle_record(bundle: dict[str, Any], encounter: Any) -> EncounterRecord:
-    resources = [e["resource"] for e in bundle.get("entry") or [] if isinstance(e, dict) and "resource" in e]
-    if not all(isinstance(r, dict) and isinstance(r.get("resourceType"), str) for r in resources):
-        raise BadRequest(
-            "Every bundle entry must carry a resource with a resourceType", expression=["bundle"]
-        )
-    encounters = [r for r in resources if r["resourceType"] == "Encounter"]
-    encounter_id: str | None = None
-    if isinstance(encounter, dict):
-        encounter = encounter.get("reference")
-    if isinstance(encounter, str):
-        encounter_id = normalise_reference(encounter)[1].removeprefix("urn:uuid:")
-        if not any(e.get("id") == encounter_id for e in encounters):
-            raise NotFound(f"Encounter '{encounter}' is not in the bundle", expression=["encounter"])
-    elif len(encounters) > 1:
-        raise BadRequest(
-            "The bundle holds several Encounters: name one with 'encounter'", expression=["encounter"]
-        )
-    return record_from_resources(resources, encounter_id)
-
-
 async def qc_evaluate_handler(request: OperationRequest) -> dict[str, Any]:
     services = request.services
     measures = resolve_measures([str(v) for v in request.all("measure")])
     asserted = bool(request.one("denominatorAsserted", False))
-    if request.resource_id is not None:
-        if request.one("bundle") is not None:
-            raise BadRequest("'bundle' is only accepted at the system level", expression=["bundle"])
-        record = await services.data_source.encounter_record(request.resource_id)
-    else:
-        bundle = request.one("bundle")
-        if bundle is None:
-            raise BadRequest("Parameter 'bundle' is required at the system level", expression=["bundle"])
-        record = _bundle_record(bundle, request.one("encounter"))
+    record = await record_of(request, encounter_required=False)
     return await qc_evaluate(
         services.orchestrator,
         record,

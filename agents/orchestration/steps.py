@@ -14,16 +14,13 @@ from datetime import datetime
 from functools import cache
 from typing import Any, Protocol
 
-from fhir.resources.R4B.bundle import Bundle
-
 from agents.denominator import applicable
 from agents.discharge import EXT_POLICY, EXT_RECORD_HASH, record_hash, report_id, store_reports
 from agents.fact_observations import clinical_record
 from agents.lexical.limits import check_note_sizes
 from agents.orchestration.audit import Json
 from agents.population import judge_period
-from agents.qc_evaluate import Judge, Policy, VerifiedIndicator, verify_record
-from agents.qc_report import measure_report
+from agents.qc_evaluate import Judge, Policy, VerifiedIndicator, report_bundle, verify_record
 from agents.verifiers.base import FactVerdict
 from agents.verifiers.context import EvidenceStats
 from fhir_ops.data_access.record import EncounterRecord, record_from_resources
@@ -203,23 +200,13 @@ async def report(env: StepEnv) -> StepResult:
     verified = _facts_of(env)
     outcomes = _needed(env, "rules")
     record = env.record()
-    asserted = bool(env.inputs.get("asserted", False))
-    entries = []
-    for v, o in zip(verified, outcomes, strict=True):
-        outcome = Outcome(**{k: o[k] for k in o if k != "indicator"})
-        built = measure_report(
-            v.spec,
-            record,
-            v.observations[1:],
-            outcome,
-            placement=v.observations[0],
-            denominator_asserted=asserted,
-            stats=v.stats,
-        )
-        entries.append({"fullUrl": f"urn:uuid:{built['id']}", "resource": built})
-    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "collection", "entry": entries}
-    if env.args.get("validate") == "yes":
-        Bundle.model_validate(bundle)
+    bundle = report_bundle(
+        record,
+        verified,
+        [Outcome(**{k: o[k] for k in o if k != "indicator"}) for o in outcomes],
+        denominator_asserted=bool(env.inputs.get("asserted", False)),
+        validate=env.args.get("validate") == "yes",
+    )
     return StepResult(bundle)
 
 

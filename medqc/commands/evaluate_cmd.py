@@ -24,6 +24,7 @@ from medqc.report_view import rate_of
 from medqc.settings import get_settings
 
 if TYPE_CHECKING:
+    from measures.period import Period
     from medqc.services import Services
 
 IDENTIFIER_SYSTEM = "urn:cmqcic:indicator"
@@ -119,20 +120,30 @@ async def _population(services: Services, measure_id: str, start: str, end: str)
     )
 
 
-async def evaluate(
-    measure_ref: str, period: str, chart: Path | None, html_out: Path | None, console: Console
-) -> int:
+def period_option(period: str, console: Console) -> Period | None:
+    """``--period START/END`` as a Period; None (after saying why) when it does not parse."""
     from fhir_ops.errors import FhirError
     from measures.period import parse_period
-    from medqc.services import build_services
 
     start_text, _, end_text = period.partition("/")
     try:
-        bounds = parse_period(start_text, end_text)
+        return parse_period(start_text, end_text)
     except FhirError as exc:
         console.print(
             f"--period {period}: {exc.diagnostics} (expected START/END, e.g. 2026-01-01/2026-06-30)"
         )
+        return None
+
+
+async def evaluate(
+    measure_ref: str, period: str, chart: Path | None, html_out: Path | None, console: Console
+) -> int:
+    from fhir_ops.errors import FhirError
+    from medqc.services import build_services
+
+    start_text, _, end_text = period.partition("/")
+    bounds = period_option(period, console)
+    if bounds is None:
         return 2
     services = await build_services(get_settings())
     try:

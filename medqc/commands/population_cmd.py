@@ -33,17 +33,12 @@ async def rate(
 ) -> int:
     from agents.scale.ray_run import rate_population
     from fhir_ops.errors import FhirError
-    from measures.period import parse_period
-    from medqc.commands.evaluate_cmd import resolve_measure
+    from medqc.commands.evaluate_cmd import period_option, resolve_measure
     from medqc.services import build_services
 
     start_text, _, end_text = period.partition("/")
-    try:
-        bounds = parse_period(start_text, end_text)
-    except FhirError as exc:
-        console.print(
-            f"--period {period}: {exc.diagnostics} (expected START/END, e.g. 2026-01-01/2026-06-30)"
-        )
+    bounds = period_option(period, console)
+    if bounds is None:
         return 2
     settings = get_settings()
     services = await build_services(settings)
