@@ -80,6 +80,35 @@ async def _current(repo: ResourceRepository, encounter_id: str, spec: IndicatorS
     return digest in stamps
 
 
+async def judge_encounter(
+    source: SearchingSource,
+    repo: ResourceRepository,
+    specs: list[IndicatorSpec],
+    policy: Policy,
+    encounter_id: str,
+) -> bool:
+    """Make the fact Observations of ``specs`` current for one encounter; False when they already were
+    (every indicator's placement judged on this very record), True when it was judged now. Raises
+    :class:`FhirError` when the record cannot be read or the Observations stored."""
+    record = await source.encounter_record(encounter_id)
+    digest = record_hash(record)
+    if all([await _current(repo, encounter_id, spec, digest) for spec in specs]):
+        return False
+    verified = await verify_record(record, specs, policy=policy, denominator_asserted=False, digest=digest)
+    observations = list({o["id"]: o for v in verified for o in v.observations}.values())
+    await repo.transaction(
+        {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                {"resource": o, "request": {"method": "PUT", "url": f"Observation/{o['id']}"}}
+                for o in observations
+            ],
+        }
+    )
+    return True
+
+
 async def judge_period(
     *,
     source: SearchingSource,
@@ -97,26 +126,10 @@ async def judge_period(
     for i, encounter in enumerate(encounters, 1):
         encounter_id = str(encounter.get("id"))
         try:
-            record = await source.encounter_record(encounter_id)
-            digest = record_hash(record)
-            if all([await _current(repo, encounter_id, spec, digest) for spec in specs]):
-                stats.current += 1
-            else:
-                verified = await verify_record(
-                    record, specs, policy=policy, denominator_asserted=False, digest=digest
-                )
-                observations = list({o["id"]: o for v in verified for o in v.observations}.values())
-                await repo.transaction(
-                    {
-                        "resourceType": "Bundle",
-                        "type": "transaction",
-                        "entry": [
-                            {"resource": o, "request": {"method": "PUT", "url": f"Observation/{o['id']}"}}
-                            for o in observations
-                        ],
-                    }
-                )
+            if await judge_encounter(source, repo, specs, policy, encounter_id):
                 stats.judged += 1
+            else:
+                stats.current += 1
         except FhirError as exc:  # one unreadable encounter must not sink the period's rating
             stats.failed += 1
             log.warning("could not judge an encounter", extra={"error": type(exc).__name__})

@@ -15,9 +15,8 @@ import os
 import resource
 import time
 
-from agents.discharge import record_hash
-from agents.fact_observations import EXT_RECORD_DIGEST, observation_id
-from agents.qc_evaluate import Policy, verify_record
+from agents.population import judge_encounter
+from agents.qc_evaluate import Policy
 from agents.scale.membership import NEEDS_REVIEW_STRATIFIER, Membership, PartitionJob, PartitionResult
 from agents.verifiers.policy import default_policy
 from fhir_ops.data_access.embedded import RepositorySource
@@ -25,7 +24,6 @@ from fhir_ops.errors import FhirError
 from fhir_ops.store.database import Database
 from fhir_ops.store.protocol import ResourceRepository
 from fhir_ops.store.sql_repository import SqlRepository
-from measures.catalog.cql import denominator_code
 from measures.catalog.evaluation import CatalogEngine, disease_of
 from measures.catalog.loader import spec_for
 from measures.catalog.schema import IndicatorSpec
@@ -35,23 +33,6 @@ from measures.patient_data import patient_bundles
 from medqc.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-async def _current(
-    repo: ResourceRepository, encounter_id: str, specs: list[IndicatorSpec], digest: str
-) -> bool:
-    """True when every indicator's placement Observation was judged on this very record."""
-    for spec in specs:
-        try:
-            obs = await repo.read("Observation", observation_id(encounter_id, denominator_code(spec)))
-        except FhirError:
-            return False
-        stamps = [
-            e.get("valueString") for e in obs.get("extension") or [] if e.get("url") == EXT_RECORD_DIGEST
-        ]
-        if digest not in stamps:
-            return False
-    return True
 
 
 async def judge_encounters(
@@ -65,21 +46,10 @@ async def judge_encounters(
     judged = current = failed = 0
     for encounter_id in encounter_ids:
         try:
-            record = await source.encounter_record(encounter_id)
-            digest = record_hash(record)
-            if await _current(repo, encounter_id, specs, digest):
+            if await judge_encounter(source, repo, specs, policy, encounter_id):
+                judged += 1
+            else:
                 current += 1
-                continue
-            verified = await verify_record(
-                record, specs, policy=policy, denominator_asserted=False, digest=digest
-            )
-            entries = [
-                {"resource": o, "request": {"method": "PUT", "url": f"Observation/{o['id']}"}}
-                for v in verified
-                for o in v.observations
-            ]
-            await repo.transaction({"resourceType": "Bundle", "type": "transaction", "entry": entries})
-            judged += 1
         except FhirError as exc:  # one unreadable encounter must not sink the partition
             failed += 1
             log.warning("could not judge an encounter", extra={"error": type(exc).__name__})
