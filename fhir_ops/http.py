@@ -236,12 +236,10 @@ def searchset(
                 "search": {"mode": "outcome"},
             }
         )
-    bundle: dict[str, Any] = {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": result.total,
-        "link": links,
-    }
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset"}
+    if result.total_known:  # ``_total=none``: FHIR lets the server leave the total out
+        bundle["total"] = result.total
+    bundle["link"] = links
     if entries:
         bundle["entry"] = entries
     return bundle

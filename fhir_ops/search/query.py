@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, not_, null, or_, select
 
 from fhir_ops.errors import BadRequest
 from fhir_ops.search.dates import parse_range
@@ -28,6 +28,10 @@ MAX_SORT_KEYS = 8
 """Keys of ``_sort``."""
 MAX_OFFSET = 2**31 - 1
 """``_offset``: deeper pages are refused (both databases take 32-bit offsets cheaply)."""
+TOTAL_MODES = ("none", "estimate", "accurate")
+"""``_total``. The default is ``accurate``: paging links, conditional interactions and every client of the
+store read ``Bundle.total``, and counting in the page's own statement costs one index range, not a round
+trip. ``none`` is for callers that only page (the store's own record gathering)."""
 _MODIFIERS: dict[str, frozenset[str]] = {
     "token": frozenset({"", "not"}),
     "reference": frozenset({""}),
@@ -52,6 +56,8 @@ class SearchPlan:
     #: ``_revinclude``: (source type, its reference parameter) pointing at the matches
     revincludes: list[tuple[str, str]] = field(default_factory=list)
     summary_count: bool = False
+    #: ``_total``: ``accurate`` (the default) or ``none`` (``estimate`` is answered accurately)
+    total: str = "accurate"
     ignored: list[str] = field(default_factory=list)
 
 
@@ -168,6 +174,71 @@ def _value_condition(param: SearchParam, modifier: str, raw: str) -> ColumnEleme
     return si.value == raw
 
 
+#: The system column of an equality lookup may be anything (no condition on it).
+_ANY_SYSTEM = "\x00any"
+
+
+def _equality(param: SearchParam, modifier: str, raw: str) -> tuple[str | None, str] | None:
+    """``(system, value)`` when ``raw`` matches exactly one indexed value (``system`` ``None``: no system,
+    :data:`_ANY_SYSTEM`: any system); None when the match is not an equality on ``value`` (dates, numbers,
+    prefixes, a system without a code). Must agree with :func:`_value_condition`.
+
+    >>> from fhir_ops.search.parameters import params_for
+    >>> _equality(params_for("Observation")["code"], "", "http://loinc.org|8302-2")
+    ('http://loinc.org', '8302-2')
+    >>> _equality(params_for("Observation")["patient"], "", "Patient/7")
+    ('Patient', '7')
+    >>> _equality(params_for("Observation")["date"], "", "2020") is None
+    True
+    """
+    if param.type == "token":
+        if "|" not in raw:
+            return _ANY_SYSTEM, raw
+        system, code = raw.split("|", 1)
+        if system and not code:
+            return None
+        return system or None, code
+    if param.type == "reference":
+        ref_type, _, ref_id = raw.rpartition("/")
+        if ref_type:
+            return ref_type.rsplit("/", 1)[-1], ref_id
+        if len(param.targets) == 1:
+            return param.targets[0], raw
+        return _ANY_SYSTEM, raw
+    if param.type == "string" and modifier == "exact":
+        return _ANY_SYSTEM, fold_string(raw)
+    if param.type == "uri" and modifier == "":
+        return _ANY_SYSTEM, raw
+    return None
+
+
+def _in_list(values: list[str]) -> ColumnElement[bool]:
+    si = SearchIndexRow
+    return si.value == values[0] if len(values) == 1 else si.value.in_(values)
+
+
+def _values_condition(param: SearchParam, modifier: str, values: list[str]) -> ColumnElement[bool]:
+    """Any of ``values`` (the comma-separated values of one parameter): equalities grouped into one
+    ``IN`` list per system (an index range each, whatever the number of values), the rest OR-ed."""
+    si = SearchIndexRow
+    by_system: dict[str | None, list[str]] = {}
+    others: list[ColumnElement[bool]] = []
+    for raw in values:
+        equal = _equality(param, modifier, raw)
+        if equal is None:
+            others.append(_value_condition(param, modifier, raw))
+        elif equal[1] not in (listed := by_system.setdefault(equal[0], [])):
+            listed.append(equal[1])
+    conditions = [
+        _in_list(listed)
+        if system == _ANY_SYSTEM
+        else and_(si.system.is_(None) if system is None else si.system == system, _in_list(listed))
+        for system, listed in by_system.items()
+    ]
+    conditions += others
+    return conditions[0] if len(conditions) == 1 else or_(*conditions)
+
+
 def _indexed_ids(resource_type: str, param: SearchParam, modifier: str, raw: str) -> Select[str]:
     """The ids of ``resource_type`` whose index has a value of ``param`` matching ``raw`` (ignoring
     ``:not``, which the caller applies)."""
@@ -177,11 +248,10 @@ def _indexed_ids(resource_type: str, param: SearchParam, modifier: str, raw: str
     if param.type == "reference" and modifier and modifier != "not":  # subject:Patient=7
         values = [v if "/" in v else f"{modifier}/{v}" for v in values]
         modifier = ""
-    conditions = [_value_condition(param, modifier, v) for v in values]
     return select(SearchIndexRow.resource_id).where(
         SearchIndexRow.resource_type == resource_type,
         SearchIndexRow.param == param.name,
-        or_(*conditions),
+        _values_condition(param, modifier, values),
     )
 
 
@@ -420,7 +490,11 @@ def _apply_result_param(
     elif name == "_elements":
         parse_elements(raw)  # validated here, applied to the resources by the REST layer
     elif name == "_total":
-        pass  # the total is always computed exactly
+        if raw not in TOTAL_MODES:
+            raise BadRequest(
+                f"_total must be one of {', '.join(TOTAL_MODES)}, not '{raw[:40]}'", expression=["_total"]
+            )
+        plan.total = "none" if raw == "none" else "accurate"
     elif name == "_format":
         pass  # the REST layer answers 406 for anything but JSON
     else:
@@ -430,20 +504,33 @@ def _apply_result_param(
 
 
 def base_query(plan: SearchPlan) -> Select[str, str]:
-    return select(ResourceRow.id, ResourceRow.content).where(
-        ResourceRow.resource_type == plan.resource_type, ResourceRow.deleted.is_(False), *plan.filters
-    )
+    return select(ResourceRow.id, ResourceRow.content).where(*_matching(plan))
 
 
-def count_query(plan: SearchPlan) -> Select[Any]:
-    return select(func.count()).select_from(
-        select(ResourceRow.id)
-        .where(ResourceRow.resource_type == plan.resource_type, ResourceRow.deleted.is_(False), *plan.filters)
-        .subquery()
-    )
+def _matching(plan: SearchPlan) -> list[ColumnElement[bool]]:
+    return [ResourceRow.resource_type == plan.resource_type, ResourceRow.deleted.is_(False), *plan.filters]
 
 
-def ordered(plan: SearchPlan, query: Select[str, str]) -> Select[str, str]:
+def count_query(plan: SearchPlan) -> Select[int]:
+    return select(func.count()).select_from(select(ResourceRow.id).where(*_matching(plan)).subquery())
+
+
+def page_query(plan: SearchPlan) -> Select[str, str, int | None]:
+    """One page of matches (``id``, ``content``) with the total in the same statement (``total``: an
+    uncorrelated sub-query, counted once per statement by both databases; NULL with ``_total=none``).
+
+    With ``_total=none`` one row more than the page is read, so the caller knows whether a next page
+    exists without counting."""
+    total: Any = count_query(plan).scalar_subquery() if plan.total == "accurate" else null()
+    query = select(ResourceRow.id, ResourceRow.content, total.label("total")).where(*_matching(plan))
+    return ordered(plan, query, extra=plan.total != "accurate")
+
+
+def ordered(plan: SearchPlan, query: Select[Any], *, extra: bool = False) -> Select[Any]:
+    """``query`` sorted by ``plan.sort`` then id, cut to the page (plus one row when ``extra``).
+
+    A date key is the resource's lowest ``lo`` of that parameter: a correlated sub-query that is one probe
+    of ``ix_fhir_search_resource`` per match (its cost follows the matches, not the store)."""
     order: list[Any] = []
     for key, desc in plan.sort:
         if key == "_id":
@@ -462,4 +549,4 @@ def ordered(plan: SearchPlan, query: Select[str, str]) -> Select[str, str]:
             )
         order.append(col.desc() if desc else col.asc())
     order.append(ResourceRow.id.asc())
-    return query.order_by(*order).offset(plan.offset).limit(plan.count)
+    return query.order_by(*order).offset(plan.offset).limit(plan.count + 1 if extra else plan.count)

@@ -23,6 +23,9 @@ class SearchResult:
     warnings: list[str] = field(default_factory=list)
     offset: int = 0
     count: int = 50
+    #: False with ``_total=none``: ``total`` is then only a bound for paging (``offset + len(matches)``,
+    #: plus one when a next page exists) and is not shown as ``Bundle.total``
+    total_known: bool = True
 
 
 def weak_etag(resource: Resource) -> str:

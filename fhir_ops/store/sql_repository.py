@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fhir_ops.errors import BadRequest, Gone, NotFound, PreconditionFailed
 from fhir_ops.search.indexer import index_resource
-from fhir_ops.search.query import base_query, count_query, ordered, plan_search
+from fhir_ops.search.query import count_query, page_query, plan_search
 from fhir_ops.store.concurrency import lock_keys, resource_key, translated, with_retry
 from fhir_ops.store.database import Database
 from fhir_ops.store.history import HistoryPage, HistoryQuery, read_history
@@ -151,11 +151,21 @@ class SqlRepository:
         plan = plan_search(
             resource_type, params, strict=strict, default_count=self.default_count, max_count=self.max_count
         )
-        total = int((await session.execute(count_query(plan))).scalar_one())
         matches: list[Resource] = []
         included: list[Resource] = []
+        total: int | None = None
         if not plan.summary_count and plan.count > 0:
-            rows = (await session.execute(ordered(plan, base_query(plan)))).all()
+            # one statement: the page and (unless ``_total=none``) its total
+            rows = list((await session.execute(page_query(plan))).all())
+            if plan.total == "none":
+                more = len(rows) > plan.count
+                rows = rows[: plan.count]
+                # not a count: enough for paging links (a next page exists iff ``more``)
+                total = plan.offset + len(rows) + int(more)
+            elif rows:
+                total = int(rows[0].total)
+            elif plan.offset == 0:
+                total = 0
             matches = [orjson.loads(row.content) for row in rows]
             if plan.includes and rows:
                 included = await self._included(session, plan.includes, [row.id for row in rows])
@@ -163,6 +173,8 @@ class SqlRepository:
                 included += await self._revincluded(
                     session, plan.resource_type, plan.revincludes, [row.id for row in rows]
                 )
+        if total is None:  # ``_summary=count``, ``_count=0``, or a page past the end
+            total = int((await session.execute(count_query(plan))).scalar_one())
         return SearchResult(
             matches=matches,
             total=total,
@@ -170,6 +182,7 @@ class SqlRepository:
             warnings=plan.ignored,
             offset=plan.offset,
             count=plan.count,
+            total_known=plan.total == "accurate",
         )
 
     async def _included(

@@ -59,8 +59,13 @@ class SearchIndexRow(Base):
     lo: Mapped[float | None] = mapped_column(Float)
     hi: Mapped[float | None] = mapped_column(Float)
 
+    # Migration 0006 gave the index its search shape (issue 18): a value lookup (patient, code, id list)
+    # is answered by ``ix_fhir_search_value`` alone, its system included (no table visit); a sort key
+    # (``_sort=-date``: the resource's lowest ``lo`` of a parameter) and a resource's own rows (delete,
+    # reindex, ``_include``) by ``ix_fhir_search_resource``, so their cost follows the matches, not the
+    # number of rows of the type.
     __table_args__ = (
-        Index("ix_fhir_search_value", "resource_type", "param", "value", "resource_id"),
+        Index("ix_fhir_search_value", "resource_type", "param", "value", "system", "resource_id"),
         Index("ix_fhir_search_date", "resource_type", "param", "lo", "hi"),
-        Index("ix_fhir_search_owner", "resource_type", "resource_id"),
+        Index("ix_fhir_search_resource", "resource_type", "resource_id", "param", "lo"),
     )
