@@ -14,9 +14,10 @@
 // "before" and the tests that check both paths agree), go through `Calculator.calculate` unchanged.
 import { createRequire } from "node:module";
 import { Calculator, MeasureBundleHelpers } from "fqm-execution";
-import { DateTime, Executor, Interval } from "cql-execution";
+import { DateTime, Executor, Interval, PatientContext, Results } from "cql-execution";
 import { PatientSource } from "cql-exec-fhir";
 import { fqmEpisodeView, usesQICore, withQICoreRetrieves } from "./qicore-source.js";
+import { withSharedRecords } from "./shared-records.js";
 
 const require = createRequire(import.meta.url);
 // fqm-execution is pinned to exactly 1.8.6: these internal modules are part of that version.
@@ -182,13 +183,55 @@ export function prepareMeasure(key, measureBundle) {
       elmInfo = retrieveELMInfo(measure, measureBundle, valueSets, false);
     }
     const qicore = elmInfo != null && usesQICore(elmInfo.elmJSONs);
-    const entry = { key, measureBundle, measure, composite, elmInfo, versions, qicore };
+    const statements = elmInfo != null ? neededStatements(measure, elmInfo) : null;
+    const entry = { key, measureBundle, measure, composite, elmInfo, versions, qicore, statements };
     prepared.set(key, entry);
     while (prepared.size > PREPARED_MAX) prepared.delete(prepared.keys().next().value);
     return entry;
   } catch (e) {
     throw new CalculationError(e, versions);
   }
+}
+
+/**
+ * The root-library statements the measure's report reads: population, stratifier (and component) and
+ * supplemental-data criteria, and fqm-execution's generated measure-observation functions. Only these
+ * are run per patient; what they reference is run (once, cached per patient) when referenced — a
+ * catalog disease library holds every indicator of the disease, and rating one indicator need not run
+ * the others. `null` (run every statement, as `Executor.exec` does) when the root library has
+ * Unfiltered statements or the measure names a statement the library lacks.
+ */
+function neededStatements(measure, elmInfo) {
+  const root = elmInfo.elmJSONs.find((elm) => elm.library.identifier.id === elmInfo.rootLibIdentifier.id);
+  const defs = root?.library?.statements?.def ?? [];
+  if (defs.some((d) => d.context === "Unfiltered")) return null;
+  const names = new Set();
+  const add = (criteria) => criteria?.expression && names.add(criteria.expression);
+  for (const group of measure.group ?? []) {
+    (group.population ?? []).forEach((p) => add(p.criteria));
+    for (const s of group.stratifier ?? []) {
+      add(s.criteria);
+      (s.component ?? []).forEach((c) => add(c.criteria));
+    }
+  }
+  (measure.supplementalData ?? []).forEach((sde) => add(sde.criteria));
+  const patientDefs = new Set(defs.filter((d) => d.context === "Patient").map((d) => d.name));
+  for (const name of names) if (!patientDefs.has(name)) return null;
+  for (const name of patientDefs) if (name.startsWith("obs_func_")) names.add(name);
+  return [...names];
+}
+
+/** `Executor.exec_patient_context` restricted to `statements` (see `neededStatements`). */
+async function execStatements(executor, statements, patientSource, executionDateTime) {
+  const results = new Results();
+  const { library } = executor;
+  for (let patient = await patientSource.currentPatient(); patient; patient = await patientSource.nextPatient()) {
+    const ctx = new PatientContext(library, patient, executor.codeService, executor.parameters, executionDateTime, executor.messageListener);
+    const values = {};
+    for (const name of statements) values[name] = await library.expressions[name].execute(ctx);
+    results.recordPatientResults(ctx, values);
+  }
+  return results;
 }
 
 function preparedMeasure(key, measureBundle) {
@@ -212,7 +255,7 @@ export function preparedKeys() {
 const idleSources = { fhir: [], qicore: [] };
 
 function newPatientSource(kind) {
-  const source = PatientSource.FHIRv401({ requireProfileTagging: false });
+  const source = withSharedRecords(PatientSource.FHIRv401({ requireProfileTagging: false }));
   return kind === "qicore" ? withQICoreRetrieves(source) : source;
 }
 
@@ -240,7 +283,8 @@ async function runPrepared(entry, patientBundles, { periodStart, periodEnd, incl
   const source = takePatientSource(patientBundles, kind);
   let raw;
   try {
-    raw = await executor.exec(source, DateTime.fromJSDate(new Date(), 0));
+    const now = DateTime.fromJSDate(new Date(), 0);
+    raw = entry.statements ? await execStatements(executor, entry.statements, source, now) : await executor.exec(source, now);
   } finally {
     releasePatientSource(source, kind);
   }
