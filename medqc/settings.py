@@ -77,6 +77,14 @@ class Settings(BaseSettings):
         "fact structured data and the lexicon leave unknown (use with a model measured better than lexical)",
     )
     kb_dir: str = Field(default="var/kb", description="the persisted retrieval index")
+    draft_mode: Literal["extractive", "abstractive"] = Field(
+        default="extractive",
+        description="discharge-summary drafts: verbatim quotes only, or sections rewritten by the language "
+        "model (each sentence checked against its sources; extractive when no model is configured)",
+    )
+    draft_llm_deadline_s: float = Field(
+        default=60.0, gt=0, description="whole deadline of the model rewriting one draft (then extractive)"
+    )
 
     # Regional reporting (DEQM $submit-data to the regional quality-control platform)
     report_reporter: str = Field(

@@ -1,5 +1,6 @@
 """The draft as FHIR: a DocumentReference (LOINC 18842-5, docStatus preliminary, text/plain content with
-the sections as headings, evidence per sentence) and the Provenance of its drafting."""
+the sections as headings, evidence per sentence, what produced each section) and the Provenance of its
+drafting (the model and prompt when a section is abstractive)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 from fhir.resources.R4B.documentreference import DocumentReference
 from fhir.resources.R4B.provenance import Provenance
 
-from agents.drafting.drafter import DRAFTER_VERSION, Draft
+from agents.drafting.abstractive import ABSTRACTIVE_VERSION
+from agents.drafting.drafter import DRAFTER_VERSION, Draft, DraftSection
 from agents.drafting.resources import MEDQC_AGENT, evidence_extension, ref
 from agents.fact_observations import EXT_PROVENANCE, SD
 from fhir_ops.data_access.record import EncounterRecord
@@ -20,6 +22,26 @@ LOINC = "http://loinc.org"
 DISCHARGE_SUMMARY = "18842-5"
 EXT_UNSUPPORTED = f"{SD}/draft-unsupported-sentences"
 EXT_TEMPLATE = f"{SD}/draft-template"
+#: one per section: ``section`` (its heading), ``mode`` (extractive | abstractive), and ``model``/``prompt``
+#: of an abstractive section, ``fallback`` (why a section meant for the model is extractive), ``dropped``
+EXT_SECTION = f"{SD}/draft-section"
+
+
+def section_extension(section: DraftSection, draft: Draft) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = [
+        {"url": "section", "valueString": section.name},
+        {"url": "mode", "valueCode": section.mode},
+    ]
+    if section.mode == "abstractive":
+        parts += [
+            {"url": "model", "valueString": draft.model or "unknown"},
+            {"url": "prompt", "valueString": draft.prompt or "unknown"},
+        ]
+    if section.fallback:
+        parts.append({"url": "fallback", "valueString": section.fallback})
+    if section.dropped:
+        parts.append({"url": "dropped", "valueInteger": section.dropped})
+    return {"url": EXT_SECTION, "extension": parts}
 
 
 def draft_id(encounter_id: str) -> str:
@@ -34,7 +56,8 @@ def document_reference(draft: Draft, record: EncounterRecord, *, resource_id: st
         "extension": [
             {"url": EXT_TEMPLATE, "valueString": draft.template.label},
             {"url": EXT_UNSUPPORTED, "valueInteger": draft.unverified},
-            *(evidence_extension(s.evidence) for s in draft.sentences()),
+            *(section_extension(s, draft) for s in draft.sections),
+            *(evidence_extension(span) for s in draft.sentences() for span in s.spans()),
         ],
         "status": "current",
         "docStatus": "preliminary",
@@ -67,16 +90,14 @@ def document_reference(draft: Draft, record: EncounterRecord, *, resource_id: st
     return doc
 
 
-def provenance(
-    draft: Draft, record: EncounterRecord, *, target: str, resource_id: str, model: str | None
-) -> dict[str, Any]:
+def provenance(draft: Draft, record: EncounterRecord, *, target: str, resource_id: str) -> dict[str, Any]:
     """MedQC as the agent; template, prompt and model versions; the source resources as entities."""
-    sources = list(dict.fromkeys(s.evidence.reference for s in draft.sentences()))
+    sources = list(dict.fromkeys(span.reference for s in draft.sentences() for span in s.spans()))
     versions = {
         "template": draft.template.label,
-        "drafter": DRAFTER_VERSION,
-        "prompt": "none (extractive)" if model is None else "discharge-summary-1",
-        "model": model or "none",
+        "drafter": DRAFTER_VERSION if draft.model is None else f"{DRAFTER_VERSION}+{ABSTRACTIVE_VERSION}",
+        "prompt": draft.prompt or "none (extractive)",
+        "model": draft.model or "none",
         "icd": ICD_TABLE_VERSION,
     }
     prov: dict[str, Any] = {
@@ -101,9 +122,28 @@ def provenance(
                     ]
                 },
                 "who": {"display": "MedQC discharge-summary drafter"},
-            }
+            },
+            *(_model_agent(draft) if draft.model is not None else []),
         ],
         "entity": [{"role": "source", "what": {"reference": r}} for r in sources],
     }
     Provenance.model_validate(prov)
     return prov
+
+
+def _model_agent(draft: Draft) -> list[dict[str, Any]]:
+    """The language model that wrote the abstractive sections, as a performer (device) of the drafting."""
+    sections = "、".join(s.name for s in draft.sections if s.mode == "abstractive")
+    return [
+        {
+            "type": {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
+                        "code": "performer",
+                    }
+                ]
+            },
+            "who": {"display": f"language model {draft.model} (prompt {draft.prompt}; sections {sections})"},
+        }
+    ]

@@ -1,12 +1,16 @@
 """Extractive discharge-summary drafting: every sentence is a verbatim quote of the record or a rendering
 of coded data, with its evidence; a quote that cannot be found again in its note is dropped and counted.
+A section may then be rewritten by the language model (:mod:`agents.drafting.abstractive`): its sentences
+cite the verbatim sentences they rest on, and are verified against them (:mod:`agents.drafting.support`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from agents.drafting.sections import Section, Span, record_sections, sentences
+from agents.drafting.support import unsupported_claims
 from agents.drafting.templates import NoteTemplate, TemplateSection, template_for
 from agents.icd.suggest import Suggestion
 from agents.lexical.normalize import find_verbatim
@@ -21,6 +25,16 @@ class DraftSentence:
     evidence: Span
     #: True when the sentence renders coded data (no quote to check).
     rendered: bool = False
+    #: A sentence the language model wrote: the verbatim record sentences it rests on (``evidence`` is
+    #: the first); its claims must all be found in them.
+    sources: tuple[Span, ...] = ()
+
+    def spans(self) -> tuple[Span, ...]:
+        """Every piece of evidence of the sentence."""
+        return self.sources or (self.evidence,)
+
+
+SectionMode = Literal["extractive", "abstractive"]
 
 
 @dataclass(slots=True)
@@ -28,13 +42,23 @@ class DraftSection:
     name: str
     required: bool
     sentences: list[DraftSentence] = field(default_factory=list)
+    #: what produced the section's sentences
+    mode: SectionMode = "extractive"
+    #: why a section meant for the model stayed extractive (deadline, model error, nothing supported)
+    fallback: str | None = None
+    #: the model's sentences dropped as unsupported
+    dropped: int = 0
 
 
 @dataclass(slots=True)
 class Draft:
     template: NoteTemplate
     sections: list[DraftSection]
+    #: sentences dropped because they could not be verified (quotes not found, unsupported rewrites)
     unverified: int = 0
+    #: the model and prompt version of the abstractive sections (None: every section is extractive)
+    model: str | None = None
+    prompt: str | None = None
 
     @property
     def complete(self) -> bool:
@@ -107,15 +131,23 @@ def _fill(
     return []
 
 
+def _verbatim(span: Span, notes: dict[str, str]) -> bool:
+    text = notes.get(span.reference)
+    if text is None:
+        return False
+    return find_verbatim(text, span.text, hint=span.start) == (span.start, span.end)
+
+
 def verified(sentence: DraftSentence, notes: dict[str, str]) -> bool:
-    """A rendering is checked by its source; a quote must be found verbatim where its evidence says."""
+    """A rendering is checked by its source; a quote must be found verbatim where its evidence says; a
+    rewritten sentence's sources must be verbatim and support every claim of the sentence."""
     if sentence.rendered:
         return True
-    text = notes.get(sentence.evidence.reference)
-    if text is None or sentence.text != sentence.evidence.text:
-        return False
-    found = find_verbatim(text, sentence.text, hint=sentence.evidence.start)
-    return found == (sentence.evidence.start, sentence.evidence.end)
+    if sentence.sources:
+        return all(_verbatim(s, notes) for s in sentence.sources) and not unsupported_claims(
+            sentence.text, [s.text for s in sentence.sources]
+        )
+    return sentence.text == sentence.evidence.text and _verbatim(sentence.evidence, notes)
 
 
 def draft_summary(

@@ -64,7 +64,5 @@ def test_document_reference_and_provenance_shape() -> None:
     assert doc["type"]["coding"][0]["code"] == "18842-5"
     text = base64.b64decode(doc["content"][0]["attachment"]["data"]).decode("utf-8")
     assert all(f"【{name}】" in text for name in REQUIRED)
-    prov = provenance(
-        draft, record, target="DocumentReference/discharge-x/_history/1", resource_id="p1", model=None
-    )
+    prov = provenance(draft, record, target="DocumentReference/discharge-x/_history/1", resource_id="p1")
     assert {"reference": f"DocumentReference/note-{labelled.id}"} in [e["what"] for e in prov["entity"]]
