@@ -1,11 +1,16 @@
-"""Embedded store: load throughput, and per-patient search latency as the store grows.
+"""Embedded store: one patient's searches at 3,000 and at 200,000 resources, on SQLite and PostgreSQL.
 
-Loads one Synthea bundle, times ``Observation?patient=…``, ``Encounter?patient=…`` and
-``DocumentReference?patient=…&_count=100`` for its patient; then loads all eight bundles and times the
-same searches for the same patient. The ratio (all / one) shows whether the index keeps a one-patient
-search independent of the store's size. Writes ``bench/results/store.json``.
+For each database and size, a fresh store is migrated and filled with ``bench.datasets.resources(n)``
+(fresh ids from the shipped Synthea records; the first patient is the same record at every size). The rows
+(resource, version, index entries from the real indexer) are bulk-inserted directly — this benchmark
+measures search, not loading. Then the store's real search path (``SqlRepository.search``) is timed for
+that patient: ``Observation?patient``, ``Observation?patient&code``, ``Encounter?patient&_sort=-date``
+and ``DocumentReference?patient``. The ratio of the p50s (largest / smallest size) is the figure: the
+goal is ≤ 1.5 (a search's cost follows its matches, not the store). PostgreSQL runs when a URL is given
+(``--postgres-url`` or ``MEDQC_BENCH_POSTGRES_URL``; its public schema is dropped and recreated).
+Writes ``bench/results/store.json``.
 
-    python bench/bench_store.py [--repeat 50]
+    python bench/bench_store.py [--sizes 3000 200000] [--repeat 30] [--postgres-url URL]
 """
 
 from __future__ import annotations
@@ -13,79 +18,193 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
+import sys
 import tempfile
 import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from medqc.loader import as_transaction, read_resources
-from medqc.services import build_services
-from medqc.settings import Settings
+import orjson
+from sqlalchemy import insert, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 ROOT = Path(__file__).resolve().parents[1]
-SYNTHEA = ROOT.parent / "shared" / "data" / "fhir" / "synthea"
-FIRST = "Bundle-lung_cancer_sepsis_CABGhx-129c6ac7-8d06-89de-ad63-0204a93e76c3.json"
-PATIENT = "129c6ac7-8d06-89de-ad63-0204a93e76c3"
-QUERIES: list[tuple[str, list[tuple[str, str]]]] = [
-    ("Observation", [("patient", PATIENT)]),
-    ("Encounter", [("patient", PATIENT), ("_sort", "-date")]),
-    ("DocumentReference", [("patient", PATIENT), ("_count", "100")]),
-    ("Procedure", [("patient", PATIENT), ("date", "ge2010")]),
-]
+sys.path.insert(0, str(ROOT))
+
+from bench.datasets import resources  # noqa: E402
+from fhir_ops.search.indexer import index_resource  # noqa: E402
+from fhir_ops.store.database import Database  # noqa: E402
+from fhir_ops.store.sql_repository import SqlRepository  # noqa: E402
+from fhir_ops.store.tables import ResourceRow, ResourceVersionRow, SearchIndexRow  # noqa: E402
+from medqc.migrate import upgrade_to_head  # noqa: E402
+from medqc.tables import import_all_tables  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "store.json"
+CHUNK = 5_000
+GOAL_RATIO = 1.5
 
 
-async def _time_searches(services: Any, repeat: int) -> dict[str, float]:
-    out = {}
-    for rtype, params in QUERIES:
-        samples = []
-        for _ in range(repeat):
-            started = time.perf_counter()
-            await services.repo.search(rtype, params)
-            samples.append((time.perf_counter() - started) * 1000)
-        out[rtype] = statistics.median(samples)
-    return out
+def _rows(dataset: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The resource rows and the index rows the store's write path would write for ``dataset``."""
+    now = datetime.now(UTC)
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    rows: list[dict[str, Any]] = []
+    index: list[dict[str, Any]] = []
+    for resource in dataset:
+        stored = {**resource, "meta": {"versionId": "1", "lastUpdated": stamp}}
+        rtype, rid = stored["resourceType"], stored["id"]
+        rows.append(
+            {
+                "resource_type": rtype,
+                "id": rid,
+                "version_id": 1,
+                "last_updated": now,
+                "deleted": False,
+                "content": orjson.dumps(stored).decode(),
+            }
+        )
+        index.extend(
+            {
+                "resource_type": rtype,
+                "resource_id": rid,
+                "param": e.param,
+                "system": e.system,
+                "value": e.value,
+                "lo": e.lo,
+                "hi": e.hi,
+            }
+            for e in index_resource(stored)
+        )
+    return rows, index
 
 
-async def run(repeat: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp}/bench.sqlite", seed_catalog=False)
-        services = await build_services(settings, seed=False)
-        try:
-            first = as_transaction(read_resources(SYNTHEA / FIRST))
-            started = time.perf_counter()
-            await services.repo.transaction(first)
-            load_one_s = time.perf_counter() - started
-            small = await _time_searches(services, repeat)
-            total = len(first["entry"])
-            started = time.perf_counter()
-            for path in sorted(SYNTHEA.glob("*.json")):
-                if path.name != FIRST:
-                    bundle = as_transaction(read_resources(path))
-                    total += len(bundle["entry"])
-                    await services.repo.transaction(bundle)
-            load_rest_s = time.perf_counter() - started
-            large = await _time_searches(services, repeat)
-        finally:
-            await services.close()
+async def _bulk_insert(engine: AsyncEngine, rows: list[dict[str, Any]], index: list[dict[str, Any]]) -> None:
+    async with engine.begin() as conn:
+        for table, data in ((ResourceRow, rows), (ResourceVersionRow, rows), (SearchIndexRow, index)):
+            for start in range(0, len(data), CHUNK):
+                await conn.execute(insert(table), data[start : start + CHUNK])
+    async with engine.connect() as conn:
+        await (await conn.execution_options(isolation_level="AUTOCOMMIT")).execute(text("ANALYZE"))
+
+
+def _queries(probe: list[dict[str, Any]]) -> dict[str, list[tuple[str, str]]]:
+    """The timed searches, for the patient with the most Observations among the ``probe`` resources (the
+    smallest dataset, a prefix of every larger one: the same record at every size)."""
+    per_patient: Counter[str] = Counter()
+    codes: dict[str, Counter[str]] = {}
+    for r in probe:
+        if r["resourceType"] == "Observation":
+            ref = str((r.get("subject") or {}).get("reference"))
+            coding = ((r.get("code") or {}).get("coding") or [{}])[0]
+            per_patient[ref] += 1
+            codes.setdefault(ref, Counter())[f"{coding.get('system')}|{coding.get('code')}"] += 1
+    ref = per_patient.most_common(1)[0][0]
+    patient = ref.removeprefix("Patient/")
+    code = codes[ref].most_common(1)[0][0]
     return {
-        "benchmark": "store",
-        "resources_loaded": total,
-        "load_resources_per_s": round(total / (load_one_s + load_rest_s), 1),
-        "search_ms_one_bundle": {k: round(v, 2) for k, v in small.items()},
-        "search_ms_all_bundles": {k: round(v, 2) for k, v in large.items()},
-        "search_ratio_all_vs_one": {k: round(large[k] / small[k], 2) for k in small},
+        "patient": [("patient", patient)],
+        "patient+code": [("patient", patient), ("code", code)],
+        "patient+sort": [("patient", patient), ("_sort", "-date")],
+        "documents": [("patient", patient), ("_count", "100")],
     }
 
 
+_TYPES = {
+    "patient": "Observation",
+    "patient+code": "Observation",
+    "patient+sort": "Encounter",
+    "documents": "DocumentReference",
+}
+
+
+async def _time(repo: SqlRepository, queries: dict[str, Any], repeat: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, params in queries.items():
+        samples = []
+        result = await repo.search(_TYPES[name], params)  # warm-up
+        for _ in range(repeat):
+            started = time.perf_counter()
+            await repo.search(_TYPES[name], params)
+            samples.append((time.perf_counter() - started) * 1000)
+        out[name] = {"p50_ms": round(statistics.median(samples), 2), "matches": result.total}
+    return out
+
+
+async def _reset_postgres(url: str) -> None:
+    db = Database(url)
+    async with db.engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await db.dispose()
+
+
+async def one_size(url: str, size: int, repeat: int, probe: int) -> dict[str, Any]:
+    dataset = list(resources(size, seed=0))
+    if url.startswith("postgresql"):
+        await _reset_postgres(url)
+    db = Database(url)
+    try:
+        await upgrade_to_head(db.engine)
+        started = time.perf_counter()
+        rows, index = _rows(dataset)
+        await _bulk_insert(db.engine, rows, index)
+        fill_s = time.perf_counter() - started
+        timed = await _time(SqlRepository(db), _queries(dataset[:probe]), repeat)
+    finally:
+        await db.dispose()
+    return {"resources": size, "index_rows": len(index), "fill_s": round(fill_s, 1), "searches": timed}
+
+
+async def one_database(url_for: Callable[[int], str], sizes: list[int], repeat: int) -> dict[str, Any]:
+    """Every size on a fresh store (``url_for(size)``), and the ratio of the largest to the smallest."""
+    runs = [await one_size(url_for(size), size, repeat, min(sizes)) for size in sizes]
+    small, large = runs[0]["searches"], runs[-1]["searches"]
+    ratios = {k: round(large[k]["p50_ms"] / small[k]["p50_ms"], 2) for k in small}
+    return {
+        "runs": runs,
+        "ratio_largest_vs_smallest": ratios,
+        "goal_met": all(ratios[k] <= GOAL_RATIO for k in ("patient", "patient+code", "patient+sort")),
+    }
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    import_all_tables()
+    out: dict[str, Any] = {
+        "benchmark": "store search p50 for one patient as the store grows",
+        "sizes": args.sizes,
+        "repeat": args.repeat,
+        "goal": f"p50 at the largest size ≤ {GOAL_RATIO}× the smallest (patient, patient+code, patient+sort)",
+    }
+    with tempfile.TemporaryDirectory(prefix="medqc-bench-store-") as tmp:
+        out["sqlite"] = await one_database(
+            lambda size: f"sqlite+aiosqlite:///{tmp}/store-{size}.sqlite", args.sizes, args.repeat
+        )
+    pg_url: str | None = args.postgres_url
+    out["postgresql"] = (
+        await one_database(lambda _: pg_url, args.sizes, args.repeat)
+        if pg_url
+        else "skipped: no --postgres-url / MEDQC_BENCH_POSTGRES_URL"
+    )
+    return out
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=50)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[3_000, 200_000])
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--postgres-url", default=os.environ.get("MEDQC_BENCH_POSTGRES_URL"))
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    result = asyncio.run(run(args.repeat))
-    out = ROOT / "bench" / "results" / "store.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
+    result = asyncio.run(run(args))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 
 
