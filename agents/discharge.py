@@ -30,8 +30,11 @@ STORE_RETRY_S = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 
 def record_hash(record: EncounterRecord) -> str:
     """A digest of what the judgement depends on (the clinical resources, not their meta, not MedQC's
-    own fact Observations)."""
-    payload = [{k: v for k, v in r.items() if k != "meta"} for r in clinical_record(record).resources()]
+    own fact Observations), whatever order a source lists them in."""
+    resources = sorted(
+        clinical_record(record).resources(), key=lambda r: (str(r.get("resourceType")), str(r.get("id")))
+    )
+    payload = [{k: v for k, v in r.items() if k != "meta"} for r in resources]
     return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
 
 

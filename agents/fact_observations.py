@@ -184,8 +184,6 @@ def indicator_observations(
             fact_id="denominator-asserted", value=True, confidence=1.0, detail="asserted by the caller"
         )
         out.append(
-            fact_observation(
-                asserted_code(spec), "分母由调用方确认", None, assertion, record, digest=digest
-            )
+            fact_observation(asserted_code(spec), "分母由调用方确认", None, assertion, record, digest=digest)
         )
     return out

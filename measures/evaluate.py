@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
-from fhir_ops.errors import BadRequest, BusinessRuleViolation, NotFound, ServiceUnavailable
+from fhir_ops.errors import BadRequest, BusinessRuleViolation, FhirError, NotFound, ServiceUnavailable
 from fhir_ops.store.protocol import ResourceRepository
 from measures.engine import (
     CqlBusyError,
@@ -71,6 +73,7 @@ async def evaluate_measure(
     cql: CqlEngine,
     engine: Engine = "prepared",
     chunk: int = CHUNK,
+    candidates: list[str] | None = None,
 ) -> dict[str, Any]:
     """Evaluate a Measure (by ``measure_id``, or by canonical ``measure_url`` = ``url[|version]``).
 
@@ -78,7 +81,10 @@ async def evaluate_measure(
       (``"2024"`` → the whole year). Missing bounds default to ``Measure.effectivePeriod``.
     - ``report_type``: ``subject`` | ``subject-list`` | ``population``; default ``subject`` when
       ``subject`` is a Patient, else ``population``.
-    - ``subject``: ``Patient/<id>`` or ``Group/<id>`` (its Patient members); none = every Patient.
+    - ``subject``: ``Patient/<id>`` or ``Group/<id>`` (its Patient members); none = every Patient, or
+      the ``candidates`` when given: the only patients the measure's populations can hold (e.g. those
+      with an encounter in the period, for an encounter-based catalog indicator); ids of patients
+      not in the store are skipped.
 
     Subjects go to the CQL engine ``chunk`` patients per call (memory bounded by the chunk).
     ``engine`` picks the worker's calculation path (see :func:`measures.engine.calculate_measure`;
@@ -93,7 +99,8 @@ async def evaluate_measure(
     measure = await load_measure(repo, measure_id=measure_id, measure_url=measure_url)
     period = parse_period(period_start, period_end, default=measure.get("effectivePeriod"))
     prepared = await build_measure_bundle(repo, measure, engine=cql)
-    patient_ids = await subject_patient_ids(repo, subject)
+    by_candidates = subject is None and candidates is not None
+    patient_ids = list(candidates or []) if by_candidates else await subject_patient_ids(repo, subject)
     results = await run_measure(
         repo,
         prepared,
@@ -103,6 +110,7 @@ async def evaluate_measure(
         cql=cql,
         engine=engine,
         chunk=chunk,
+        skip_missing=by_candidates,
     )
     report_subject = subject if fhir_type == "individual" else None
     if report_subject and "/" not in report_subject:
@@ -127,24 +135,36 @@ async def run_measure(
     cql: CqlEngine,
     engine: Engine = "prepared",
     chunk: int = CHUNK,
+    skip_missing: bool = False,
 ) -> list[PatientResult]:
-    """The engine's results for ``patient_ids``, gathered and evaluated ``chunk`` patients at a time."""
+    """The engine's results for ``patient_ids``, gathered and evaluated ``chunk`` patients at a time;
+    the next chunk is gathered from the store while the engine (another process) evaluates this one."""
     results: list[PatientResult] = []
     measure_id = prepared.measure.get("id")
-    async for bundles in stream_bundles(repo, patient_ids, prepared.data_types, chunk=chunk):
-        try:
-            results += await calculate_measure(
-                prepared.bundle,
-                bundles,
-                period_start=period.fqm_start(),
-                period_end=period.fqm_end(),
-                include_evaluated=include_evaluated,
-                measure_key=prepared.key,
-                engine=engine,
-                cql=cql,
-            )
-        except CqlCalculationError as exc:
-            raise BusinessRuleViolation(f"Measure/{measure_id}: {exc.describe()}") from exc
-        except (CqlTimeoutError, CqlBusyError) as exc:
-            raise ServiceUnavailable(f"Measure/{measure_id}: {exc.describe()}") from exc
+    chunks = stream_bundles(repo, patient_ids, prepared.data_types, chunk=chunk, skip_missing=skip_missing)
+    pending: asyncio.Future[list[dict[str, Any]] | None] = asyncio.ensure_future(anext(chunks, None))
+    try:
+        while (bundles := await pending) is not None:
+            pending = asyncio.ensure_future(anext(chunks, None))
+            try:
+                results += await calculate_measure(
+                    prepared.bundle,
+                    bundles,
+                    period_start=period.fqm_start(),
+                    period_end=period.fqm_end(),
+                    include_evaluated=include_evaluated,
+                    measure_key=prepared.key,
+                    engine=engine,
+                    cql=cql,
+                )
+            except CqlCalculationError as exc:
+                raise BusinessRuleViolation(f"Measure/{measure_id}: {exc.describe()}") from exc
+            except (CqlTimeoutError, CqlBusyError) as exc:
+                raise ServiceUnavailable(f"Measure/{measure_id}: {exc.describe()}") from exc
+    finally:
+        if not pending.done():
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, FhirError):
+                await pending
+        await chunks.aclose()
     return results

@@ -8,7 +8,7 @@ followed, one ``_id`` search per type and chunk, so the cost stays linear in the
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 from fhir_ops.errors import BadRequest, NotFound
@@ -107,22 +107,32 @@ async def patient_bundles(
 
 
 async def stream_bundles(
-    repo: ResourceRepository, patient_ids: list[str], data_types: set[str], *, chunk: int = CHUNK
-) -> AsyncIterator[list[dict[str, Any]]]:
+    repo: ResourceRepository,
+    patient_ids: list[str],
+    data_types: set[str],
+    *,
+    chunk: int = CHUNK,
+    skip_missing: bool = False,
+) -> AsyncGenerator[list[dict[str, Any]], None]:
     """Patient Bundles, ``chunk`` patients at a time (memory is bounded by the chunk, not the population).
 
     Per chunk: one search per retrieved type with a patient parameter (``patient=id1,id2,...``),
     then the references of what was found, followed up to :data:`MAX_DEPTH` hops for types without
-    one (one ``_id`` search per type). Raises :class:`NotFound` for an unknown patient.
+    one (one ``_id`` search per type). Raises :class:`NotFound` for an unknown patient, unless
+    ``skip_missing`` (the ids are candidates read off other resources, not a caller's subjects).
     """
     unique = list(dict.fromkeys(patient_ids))
     by_patient_types = sorted(t for t in data_types - {"Patient"} if patient_param(t))
     referenced_types = (data_types - {"Patient"} - set(by_patient_types)) | REFERENCED_TYPES
-    for ids in _chunks(unique, chunk):
-        patients = {str(p.get("id")): p for p in await _search_all(repo, "Patient", [("_id", ",".join(ids))])}
-        missing = [pid for pid in ids if pid not in patients]
-        if missing:
+    for named in _chunks(unique, chunk):
+        found = await _search_all(repo, "Patient", [("_id", ",".join(named))])
+        patients = {str(p.get("id")): p for p in found}
+        missing = [pid for pid in named if pid not in patients]
+        if missing and not skip_missing:
             raise NotFound(f"Patient/{missing[0]} not found", expression=["subject"])
+        ids = [pid for pid in named if pid in patients]
+        if not ids:
+            continue
         wanted = set(ids)
         related: dict[str, list[dict[str, Any]]] = {pid: [] for pid in ids}
         for resource_type in by_patient_types:

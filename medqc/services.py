@@ -12,6 +12,7 @@ from agents.orchestration.audit import AuditStore
 from agents.orchestration.runner import Orchestrator
 from agents.orchestration.runs import encounter_discharge, population_rating
 from agents.orchestration.telemetry import StepTelemetry, tracer_provider
+from agents.population import patients_of, period_encounters
 from agents.qc_evaluate import CqlJudge
 from agents.verifiers.policy import VerificationPolicy, default_policy
 from cds_services.qc_adapter import IndicatorMeta, QcEvaluator
@@ -62,15 +63,18 @@ class Services:
             base_url=self.settings.fhir_base, registry=self.registry, software_version=version("medqc")
         )
 
-    async def before_rating(self, measure: dict[str, Any], period: Period) -> None:
+    async def before_rating(self, measure: dict[str, Any], period: Period) -> list[str] | None:
         """Before a catalog indicator is rated for a period, make the fact Observations of the
-        encounters discharged in it current (see :func:`agents.population.judge_period`)."""
+        encounters discharged in it current (see :func:`agents.population.judge_period`). Returns
+        the patients of those encounters — the only ones an encounter-based indicator's populations
+        can hold (``evaluate_measure``'s ``candidates``) — or None for any other Measure."""
         spec = catalog_indicator(measure)
         if spec is None:
-            return
+            return None
         disease = disease_of(spec)
         specs = list(disease.indicators)
         await population_rating(self.orchestrator, specs, start=period.start, end=period.end)
+        return patients_of(await period_encounters(self.data_source, period.start, period.end))
 
     async def close(self) -> None:
         await self.orchestrator.drain()

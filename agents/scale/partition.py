@@ -15,45 +15,20 @@ import os
 import resource
 import time
 
-from agents.population import judge_encounter
-from agents.qc_evaluate import Policy
+from agents.population import CHUNK, JudgeStats, judge_encounters
 from agents.scale.membership import NEEDS_REVIEW_STRATIFIER, Membership, PartitionJob, PartitionResult
 from agents.verifiers.policy import default_policy
 from fhir_ops.data_access.embedded import RepositorySource
-from fhir_ops.errors import FhirError
 from fhir_ops.store.database import Database
-from fhir_ops.store.protocol import ResourceRepository
 from fhir_ops.store.sql_repository import SqlRepository
 from measures.catalog.evaluation import CatalogEngine, disease_of
 from measures.catalog.loader import spec_for
-from measures.catalog.schema import IndicatorSpec
 from measures.elm_util import elm_retrieved_types
 from measures.engine import CqlEngine, PatientResult, calculate_measure
 from measures.patient_data import patient_bundles
 from medqc.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-async def judge_encounters(
-    source: RepositorySource,
-    repo: ResourceRepository,
-    specs: list[IndicatorSpec],
-    policy: Policy,
-    encounter_ids: list[str],
-) -> tuple[int, int, int]:
-    """Make the fact Observations of ``specs`` current for ``encounter_ids``: (judged, current, failed)."""
-    judged = current = failed = 0
-    for encounter_id in encounter_ids:
-        try:
-            if await judge_encounter(source, repo, specs, policy, encounter_id):
-                judged += 1
-            else:
-                current += 1
-        except FhirError as exc:  # one unreadable encounter must not sink the partition
-            failed += 1
-            log.warning("could not judge an encounter", extra={"error": type(exc).__name__})
-    return judged, current, failed
 
 
 def memberships(results: list[PatientResult], indicator_id: str) -> list[Membership]:
@@ -102,9 +77,14 @@ async def rate_partition(settings: Settings, job: PartitionJob) -> PartitionResu
     )
     try:
         encounter_ids = [e for ids in job.encounters.values() for e in ids]
-        judged, current, failed = await judge_encounters(
-            RepositorySource(repo), repo, list(disease.indicators), default_policy(), encounter_ids
-        )
+        source, stats = RepositorySource(repo), JudgeStats(encounters=len(encounter_ids))
+        specs = list(disease.indicators)
+        for done in range(0, len(encounter_ids), CHUNK):
+            chunk = ",".join(encounter_ids[done : done + CHUNK])
+            encounters = await source.search_all("Encounter", [("_id", chunk)])
+            stats.failed += len(encounter_ids[done : done + CHUNK]) - len(encounters)
+            await judge_encounters(source, repo, specs, default_policy(), encounters, stats)
+        judged, current, failed = stats.judged, stats.current, stats.failed
         catalog = CatalogEngine(cql)
         prepared = await catalog.prepare(disease)
         elm = await catalog.library_elm()

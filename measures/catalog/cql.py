@@ -144,9 +144,7 @@ class _Library:
         observed = f'Facts."{CQL_TYPE[fact.type]} Fact"({self.observations(code)}, E)'
         coded = self._coded(ind, fact)
         body = f"Coalesce({coded}, {observed})" if coded else observed
-        self.functions[name] = (
-            f'define function "{name}"(E Encounter):\n  // {fact.question}\n  {body}\n'
-        )
+        self.functions[name] = f'define function "{name}"(E Encounter):\n  // {fact.question}\n  {body}\n'
         return name
 
     def _coded(self, ind: IndicatorSpec, fact: FactSpec) -> str | None:

@@ -218,6 +218,7 @@ function neededStatements(measure, elmInfo) {
   const patientDefs = new Set(defs.filter((d) => d.context === "Patient").map((d) => d.name));
   for (const name of names) if (!patientDefs.has(name)) return null;
   for (const name of patientDefs) if (name.startsWith("obs_func_")) names.add(name);
+  if (patientDefs.has("Patient")) names.add("Patient"); // the subject, among the evaluated resources
   return [...names];
 }
 

@@ -53,7 +53,7 @@ async def evaluate_measure_handler(request: OperationRequest) -> dict[str, Any]:
         request.one("periodStart"), request.one("periodEnd"), default=measure_resource.get("effectivePeriod")
     )
     # A catalog indicator reads fact Observations: the app judges the period's encounters first.
-    await services.before_rating(measure_resource, period)
+    candidates = await services.before_rating(measure_resource, period)
     return await evaluate_measure(
         services.repo,
         measure_id=measure_id,
@@ -63,6 +63,7 @@ async def evaluate_measure_handler(request: OperationRequest) -> dict[str, Any]:
         report_type=request.one("reportType"),
         subject=subject,
         cql=services.cql,
+        candidates=candidates,
     )
 
 

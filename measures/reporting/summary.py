@@ -50,7 +50,7 @@ BATCH = 100
 
 #: What the app does before a Measure is rated for a period (``Services.before_rating``: judge the
 #: period's encounters so that the fact Observations the indicator's CQL reads are current).
-BeforeRating = Callable[[dict[str, Any], Period], Awaitable[None]]
+BeforeRating = Callable[[dict[str, Any], Period], Awaitable[list[str] | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +77,7 @@ async def summary_report(
     (``Organization/<id>``), exactly as ``$evaluate-measure`` rates it (``before_rating`` first). Errors
     are those of ``$evaluate-measure`` (404 unknown Measure, 400 bad period, 422 logic that cannot run)."""
     measure = await load_measure(repo, measure_id=measure_id, measure_url=None)
-    await before_rating(
+    candidates = await before_rating(
         measure, parse_period(period_start, period_end, default=measure.get("effectivePeriod"))
     )
     listed = await evaluate_measure(
@@ -88,6 +88,7 @@ async def summary_report(
         report_type="subject-list",
         subject=None,
         cql=cql,
+        candidates=candidates,
     )
     lists = {
         str(c.get("id")): [str(e["item"]["reference"]) for e in c.get("entry") or []]

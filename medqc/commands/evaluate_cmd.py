@@ -107,8 +107,14 @@ async def _judge(
 
 
 async def _population(services: Services, measure_id: str, start: str, end: str) -> dict[str, Any]:
+    """The population report, over the patients of the period's encounters (as ``$evaluate-measure``
+    rates a catalog indicator)."""
+    from agents.population import patients_of, period_encounters
     from measures.evaluate import evaluate_measure
+    from measures.period import parse_period
 
+    period = parse_period(start, end)
+    candidates = patients_of(await period_encounters(services.data_source, period.start, period.end))
     return await evaluate_measure(
         services.repo,
         measure_id=measure_id,
@@ -117,6 +123,7 @@ async def _population(services: Services, measure_id: str, start: str, end: str)
         report_type="population",
         subject=None,
         cql=services.cql,
+        candidates=candidates,
     )
 
 
