@@ -80,6 +80,13 @@ def denominator_code(ind: IndicatorSpec) -> str:
     return f"{ind.id}.{DENOMINATOR_FACT}"
 
 
+def reviewer_code(ind: IndicatorSpec) -> str:
+    """The reviewer's verdict on the stay (``met`` | ``not-met`` | ``not-applicable``, a valueCode
+    Observation written by the workstation): when present it decides the stay's outcome, so an
+    override reaches later reports, cards and rates."""
+    return f"{ind.id}.reviewer-verdict"
+
+
 def valueset_id(ind: IndicatorSpec, fact: FactSpec, index: int) -> str:
     return f"{fact_code(ind, fact).replace('_', '-')}-{index}"
 
@@ -368,12 +375,18 @@ class _Library:
             den_unknowns = [f'"{i} Denominator Rule"(E) is null']
             den_unknowns += [f"{a} is null" for a in self.assumed(ind, den_rule, facts)]
             unknowns.append(f"(not ({asserted}) and ({' or '.join(den_unknowns)}))")
-        review = "\n        or ".join(unknowns)
-        # Each stay's rule is evaluated once (definitions are cached; functions are not).
+        review = "\n          or ".join(unknowns)
+        verdict = f'Facts."String Fact"({self.observations(reviewer_code(ind))}, E)'
+        # Each stay's rule is evaluated once (definitions are cached; functions are not). A reviewer's
+        # verdict, when there is one, replaces the computed outcome.
         self.defines.append(
             f'define "{i} Judged":\n  "{i} Initial Population" E\n'
-            f"    return all Tuple {{\n      stay: E,\n      inDenominator: {denominator},\n"
-            f'      rule: "{i} Rule"(E),\n      review: {review}\n    }}\n'
+            f"    let verdict: {verdict}\n"
+            f"    return all Tuple {{\n      stay: E,\n"
+            f"      inDenominator: if verdict is null then ({denominator})"
+            f" else verdict in {{'met', 'not-met'}},\n"
+            f"      rule: if verdict is null then \"{i} Rule\"(E) else verdict = 'met',\n"
+            f"      review: verdict is null and (\n        {review}\n      )\n    }}\n"
         )
         judged = f'"{i} Judged" J'
         self.defines.append(

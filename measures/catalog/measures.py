@@ -21,6 +21,7 @@ from measures.catalog.cql import (
     denominator_code,
     disease_library,
     fact_code,
+    reviewer_code,
 )
 from measures.catalog.loader import load_catalog
 from measures.catalog.schema import DiseaseSpec, IndicatorSpec
@@ -192,6 +193,11 @@ def fact_codesystem() -> dict[str, Any]:
             }
             if ind.denominator.rule:
                 concepts[asserted_code(ind)] = {"code": asserted_code(ind), "display": "分母由调用方确认"}
+            concepts[reviewer_code(ind)] = {
+                "code": reviewer_code(ind),
+                "display": "质控复核结论（met / not-met / not-applicable）",
+                "definition": "A reviewer's verdict on the stay; when present it decides the outcome.",
+            }
             for fact in ind.all_facts:
                 concepts[fact_code(ind, fact)] = {
                     "code": fact_code(ind, fact),

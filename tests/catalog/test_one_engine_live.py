@@ -25,7 +25,12 @@ IDENTIFIER = f"urn:cmqcic:indicator|{KEY}"
 
 #: (encounter id, discharge date, note, diagnosis ICD-10) — the AF bleeding-risk indicator.
 STAYS = [
-    ("af-in-1", "2026-03-10", "入院诊断：持续性心房颤动。入院后完成HAS-BLED评分2分，出血风险中等。", "I48.x00"),
+    (
+        "af-in-1",
+        "2026-03-10",
+        "入院诊断：持续性心房颤动。入院后完成HAS-BLED评分2分，出血风险中等。",
+        "I48.x00",
+    ),
     ("af-in-2", "2026-03-15", "诊断：阵发性房颤。予利伐沙班抗凝，出院带药。", "I48.x01"),
     ("af-in-3", "2026-03-28", "诊断：心房颤动。ORBIT出血评分1分，低危。", "I48.x00"),
     ("af-out-1", "2026-05-02", "诊断：心房颤动。HAS-BLED评分3分。", "I48.x00"),
@@ -77,7 +82,9 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             for r in _stay(*stay)
         ]
         response = httpx.post(
-            f"{url}/fhir", json={"resourceType": "Bundle", "type": "transaction", "entry": entries}, timeout=120
+            f"{url}/fhir",
+            json={"resourceType": "Bundle", "type": "transaction", "entry": entries},
+            timeout=120,
         )
         assert response.status_code == 200, response.text
         yield url
@@ -139,8 +146,51 @@ def test_fact_observations_follow_the_served_profile(base: str) -> None:
             assert obs["code"]["coding"][0]["code"] in codes
             assert ("dataAbsentReason" in obs) != any(k.startswith("value") for k in obs)
             assert obs["encounter"]["reference"] == "Encounter/af-in-1"
-        has_bled = next(o for o in observations if o["code"]["coding"][0]["code"] == "af-bleeding-risk.has_bled")
+        has_bled = next(
+            o for o in observations if o["code"]["coding"][0]["code"] == "af-bleeding-risk.has_bled"
+        )
         assert has_bled["valueBoolean"] is True
         evidence = [e for e in has_bled["extension"] if e["url"].endswith("/qc-evidence")]
         quote = next(p["valueString"] for p in evidence[0]["extension"] if p["url"] == "quote")
         assert "HAS-BLED" in quote
+
+
+def test_a_reviewer_verdict_decides_the_stay_in_later_ratings(base: str) -> None:
+    """A reviewer's verdict Observation (what the workstation writes on an override) replaces the computed
+    outcome: the not-met stay counts as met, a not-applicable one leaves the denominator; withdrawn, the
+    computed outcome is back."""
+    params = {"periodStart": "2026-03-01", "periodEnd": "2026-03-31", "reportType": "population"}
+
+    def verdict(encounter_id: str, code: str) -> dict[str, Any]:
+        return {
+            "resourceType": "Observation",
+            "id": f"review-{encounter_id}",
+            "status": "final",
+            "code": {
+                "coding": [
+                    {
+                        "system": "http://medqc.org/fhir/CodeSystem/qc-fact",
+                        "code": "af-bleeding-risk.reviewer-verdict",
+                    }
+                ]
+            },
+            "subject": {"reference": f"Patient/p-{encounter_id}"},
+            "encounter": {"reference": f"Encounter/{encounter_id}"},
+            "valueCodeableConcept": {
+                "coding": [{"system": "http://medqc.org/fhir/CodeSystem/qc-verdict", "code": code}]
+            },
+        }
+
+    with httpx.Client(base_url=f"{base}/fhir", timeout=300) as fhir:
+        before = fhir.get("/Measure/af-bleeding-risk/$evaluate-measure", params=params).json()["group"][0]
+        assert (_count(before, "denominator"), _count(before, "numerator")) == (3, 2)
+        fhir.put("/Observation/review-af-in-2", json=verdict("af-in-2", "met")).raise_for_status()
+        fhir.put("/Observation/review-af-in-3", json=verdict("af-in-3", "not-applicable")).raise_for_status()
+        after = fhir.get("/Measure/af-bleeding-risk/$evaluate-measure", params=params).json()["group"][0]
+        assert (_count(after, "denominator"), _count(after, "numerator")) == (2, 2)
+        fhir.delete("/Observation/review-af-in-3").raise_for_status()
+        again = fhir.get("/Measure/af-bleeding-risk/$evaluate-measure", params=params).json()["group"][0]
+        assert (_count(again, "denominator"), _count(again, "numerator")) == (3, 3)
+        fhir.delete("/Observation/review-af-in-2").raise_for_status()
+        back = fhir.get("/Measure/af-bleeding-risk/$evaluate-measure", params=params).json()["group"][0]
+        assert (_count(back, "denominator"), _count(back, "numerator")) == (3, 2)
