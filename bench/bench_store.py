@@ -83,13 +83,17 @@ def _rows(dataset: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dic
     return rows, index
 
 
-async def _bulk_insert(engine: AsyncEngine, rows: list[dict[str, Any]], index: list[dict[str, Any]]) -> None:
+async def bulk_fill(engine: AsyncEngine, dataset: list[dict[str, Any]]) -> None:
+    """Insert ``dataset`` as stored resources with their index rows (a fresh, migrated store), then
+    ANALYZE on PostgreSQL (what autovacuum does after a bulk load; SQLite is left as MedQC runs it)."""
+    rows, index = _rows(dataset)
     async with engine.begin() as conn:
         for table, data in ((ResourceRow, rows), (ResourceVersionRow, rows), (SearchIndexRow, index)):
             for start in range(0, len(data), CHUNK):
                 await conn.execute(insert(table), data[start : start + CHUNK])
-    async with engine.connect() as conn:
-        await (await conn.execution_options(isolation_level="AUTOCOMMIT")).execute(text("ANALYZE"))
+    if engine.dialect.name == "postgresql":
+        async with engine.connect() as conn:
+            await (await conn.execution_options(isolation_level="AUTOCOMMIT")).execute(text("ANALYZE"))
 
 
 def _queries(probe: list[dict[str, Any]]) -> dict[str, list[tuple[str, str]]]:
@@ -135,7 +139,7 @@ async def _time(repo: SqlRepository, queries: dict[str, Any], repeat: int) -> di
     return out
 
 
-async def _reset_postgres(url: str) -> None:
+async def reset_postgres(url: str) -> None:
     db = Database(url)
     async with db.engine.begin() as conn:
         await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
@@ -146,18 +150,17 @@ async def _reset_postgres(url: str) -> None:
 async def one_size(url: str, size: int, repeat: int, probe: int) -> dict[str, Any]:
     dataset = list(resources(size, seed=0))
     if url.startswith("postgresql"):
-        await _reset_postgres(url)
+        await reset_postgres(url)
     db = Database(url)
     try:
         await upgrade_to_head(db.engine)
         started = time.perf_counter()
-        rows, index = _rows(dataset)
-        await _bulk_insert(db.engine, rows, index)
+        await bulk_fill(db.engine, dataset)
         fill_s = time.perf_counter() - started
         timed = await _time(SqlRepository(db), _queries(dataset[:probe]), repeat)
     finally:
         await db.dispose()
-    return {"resources": size, "index_rows": len(index), "fill_s": round(fill_s, 1), "searches": timed}
+    return {"resources": size, "fill_s": round(fill_s, 1), "searches": timed}
 
 
 async def one_database(url_for: Callable[[int], str], sizes: list[int], repeat: int) -> dict[str, Any]:

@@ -49,6 +49,8 @@ class SearchPlan:
 
     resource_type: str
     filters: list[ColumnElement[bool]] = field(default_factory=list)
+    #: parameters answered from the index; :func:`_matching` picks the one that drives the search
+    lookups: list[Lookup] = field(default_factory=list)
     count: int = 50
     offset: int = 0
     sort: list[tuple[str, bool]] = field(default_factory=list)
@@ -239,20 +241,49 @@ def _values_condition(param: SearchParam, modifier: str, values: list[str]) -> C
     return conditions[0] if len(conditions) == 1 else or_(*conditions)
 
 
-def _indexed_ids(resource_type: str, param: SearchParam, modifier: str, raw: str) -> Select[str]:
-    """The ids of ``resource_type`` whose index has a value of ``param`` matching ``raw`` (ignoring
-    ``:not``, which the caller applies)."""
+def _index_condition(resource_type: str, param: SearchParam, modifier: str, raw: str) -> ColumnElement[bool]:
+    """The index rows of ``resource_type`` with a value of ``param`` matching ``raw`` (ignoring ``:not``,
+    which the caller applies)."""
     values = [v for v in raw.split(",") if v != ""]
     if not values:
         raise BadRequest(f"Search parameter '{param.name}' has no value")
     if param.type == "reference" and modifier and modifier != "not":  # subject:Patient=7
         values = [v if "/" in v else f"{modifier}/{v}" for v in values]
         modifier = ""
-    return select(SearchIndexRow.resource_id).where(
+    return and_(
         SearchIndexRow.resource_type == resource_type,
         SearchIndexRow.param == param.name,
         _values_condition(param, modifier, values),
     )
+
+
+def _indexed_ids(resource_type: str, param: SearchParam, modifier: str, raw: str) -> Select[str]:
+    """The ids of ``resource_type`` whose index has a value of ``param`` matching ``raw``."""
+    return select(SearchIndexRow.resource_id).where(_index_condition(resource_type, param, modifier, raw))
+
+
+#: Which lookup drives a search (lowest first): a reference (a patient, an encounter) matches few rows
+#: whatever the store's size; a code or a date range may match a large share of the type.
+_DRIVER_RANK = {"reference": 0, "token": 1, "string": 2, "uri": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """One parameter a search answers from the index (``:not`` excepted): the index rows that match."""
+
+    kind: str
+    rows: ColumnElement[bool]
+
+    def driving(self) -> ColumnElement[bool]:
+        """The resources listed by the index rows: the search starts from them."""
+        return ResourceRow.id.in_(select(SearchIndexRow.resource_id).where(self.rows))
+
+    def checking(self) -> ColumnElement[bool]:
+        """A check per candidate resource: one probe of ``ix_fhir_search_resource``, so a common value
+        (a code every patient has) costs the candidates' count, not its own number of rows."""
+        return (
+            select(SearchIndexRow.pk).where(self.rows, SearchIndexRow.resource_id == ResourceRow.id).exists()
+        )
 
 
 def _matching_ids(resource_type: str, param: SearchParam, modifier: str, raw: str) -> Select[str]:
@@ -444,7 +475,10 @@ def plan_search(
                 raise BadRequest(what, expression=[key])
             plan.ignored.append(what)
             continue
-        plan.filters.append(_param_filter(resource_type, param, modifier, raw))
+        if modifier == "not":
+            plan.filters.append(_param_filter(resource_type, param, modifier, raw))
+        else:
+            plan.lookups.append(Lookup(param.type, _index_condition(resource_type, param, modifier, raw)))
     return plan
 
 
@@ -508,7 +542,17 @@ def base_query(plan: SearchPlan) -> Select[str, str]:
 
 
 def _matching(plan: SearchPlan) -> list[ColumnElement[bool]]:
-    return [ResourceRow.resource_type == plan.resource_type, ResourceRow.deleted.is_(False), *plan.filters]
+    """The conditions of a match: the most selective-looking lookup lists candidates (an ``IN``), the
+    others check each candidate (``EXISTS``): without statistics (SQLite) an ``IN`` of a common code
+    would be read whole for every search."""
+    lookups = plan.lookups
+    driver = min(range(len(lookups)), key=lambda i: _DRIVER_RANK.get(lookups[i].kind, 3), default=-1)
+    return [
+        ResourceRow.resource_type == plan.resource_type,
+        ResourceRow.deleted.is_(False),
+        *plan.filters,
+        *(lookup.driving() if i == driver else lookup.checking() for i, lookup in enumerate(lookups)),
+    ]
 
 
 def count_query(plan: SearchPlan) -> Select[int]:

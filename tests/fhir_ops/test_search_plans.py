@@ -13,10 +13,10 @@ import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -27,7 +27,7 @@ from tests.conftest import POSTGRES_URL
 
 RESOURCES = 200_000
 PATIENTS = 300
-TABLES = [ResourceRow.__table__, ResourceVersionRow.__table__, SearchIndexRow.__table__]
+TABLES = [cast(Table, row.__table__) for row in (ResourceRow, ResourceVersionRow, SearchIndexRow)]
 
 # i % 10: 0-4 Observation, 5-6 Encounter, 7 Condition, 8 Procedure, 9 DocumentReference; resource i of a
 # clinical type belongs to the encounter r<i - i % 10 + 5>, and every resource to patient p<i % 300>.
