@@ -62,6 +62,28 @@ def applicable(specs: list[IndicatorSpec], record: EncounterRecord) -> list[Indi
     return out
 
 
+def split_by_diseases(
+    placed: list[IndicatorSpec], record: EncounterRecord, diseases: int
+) -> tuple[list[IndicatorSpec], list[IndicatorSpec]]:
+    """``placed`` split into the indicators judged now and those deferred: every indicator of the first
+    ``diseases`` diseases — those the record's coded diagnoses place first, then those only its notes
+    name, in catalog order — now, the rest later. ``diseases`` 0 judges every one now."""
+    if diseases <= 0:
+        return list(placed), []
+    codes = [c.upper() for c in condition_codes(record)]
+    snomed = snomed_codes(record)
+
+    def coded(spec: IndicatorSpec) -> bool:
+        crit = spec.denominator
+        return any(code.startswith(p.upper()) for code in codes for p in crit.icd10) or bool(
+            snomed & set(crit.snomed)
+        )
+
+    order = list(dict.fromkeys([s.disease for s in placed if coded(s)] + [s.disease for s in placed]))
+    now = set(order[:diseases])
+    return [s for s in placed if s.disease in now], [s for s in placed if s.disease not in now]
+
+
 def _named(terms: tuple[str, ...], coded: list[str], notes: list[str]) -> bool:
     pattern = compile_terms(terms)
     if pattern is None:

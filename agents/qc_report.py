@@ -112,3 +112,21 @@ def measure_report(
     if (subject := _ref(record.patient)) is not None:
         report["subject"] = subject
     return report
+
+
+def pending_report(spec: IndicatorSpec, record: EncounterRecord) -> dict[str, Any]:
+    """The individual MeasureReport of an indicator not judged yet (``status`` pending, no populations):
+    the hook judged it in the background, after answering."""
+    now = datetime.now(UTC).isoformat()
+    report: dict[str, Any] = {
+        "resourceType": "MeasureReport",
+        "id": str(uuid.uuid4()),
+        "status": "pending",
+        "type": "individual",
+        "measure": f"{spec.canonical}|{spec.version}" if spec.version else spec.canonical,
+        "date": now,
+        "period": _period(record, now),
+    }
+    if (subject := _ref(record.patient)) is not None:
+        report["subject"] = subject
+    return report

@@ -23,6 +23,8 @@ INDICATOR_SYSTEM = "urn:cmqcic:indicator"
 OVERRIDE_REASON_SYSTEM = "urn:medqc:cds:override-reason"
 SOURCE_LABEL = "MedQC quality control"
 SUMMARY_MAX = 139
+#: pending indicators named on the pending card (the rest counted)
+PENDING_LISTED = 20
 
 OVERRIDE_REASONS: tuple[Coding, ...] = (
     Coding(system=OVERRIDE_REASON_SYSTEM, code="documented-elsewhere", display="Documented elsewhere"),
@@ -59,14 +61,51 @@ def severity_of(finding: IndicatorFinding) -> Severity | None:
 
 
 def build_cards(findings: list[IndicatorFinding], ctx: CardContext) -> list[tuple[Card, IndicatorFinding]]:
-    """Cards for the findings that need attention, most severe first."""
+    """Cards for the findings that need attention, most severe first; then one card saying which
+    indicators are still being judged in the background, if any."""
     out: list[tuple[Card, IndicatorFinding]] = []
     for finding in findings:
         severity = severity_of(finding)
         if severity is not None:
             out.append((build_card(finding, severity, ctx), finding))
     out.sort(key=lambda pair: SEVERITY_ORDER[pair[0].indicator])
+    pending = [f for f in findings if f.verdict == "pending"]
+    if pending:
+        out.append(pending_card(pending, ctx))
     return out
+
+
+#: the key the pending card is issued under (it is about no single indicator)
+PENDING_KEY = "pending"
+
+
+def pending_card(pending: list[IndicatorFinding], ctx: CardContext) -> tuple[Card, IndicatorFinding]:
+    """One info card: these indicators were not judged within the hook's budget; MedQC judges them in
+    the background and the review page (or the next hook call) shows the result."""
+    titles = [f"- {md_escape(f.title)} (`{f.key}`)" for f in pending[:PENDING_LISTED]]
+    if len(pending) > PENDING_LISTED:
+        titles.append(f"- … {len(pending) - PENDING_LISTED} more")
+    card = Card(
+        uuid=str(uuid.uuid4()),
+        summary=truncate(
+            f"{len(pending)} more quality indicators are being checked in the background", SUMMARY_MAX
+        ),
+        detail="\n".join(
+            [
+                "These indicators apply to the stay but were not judged before this answer "
+                "(the hook judges the stay's main diseases first). The review page shows their results "
+                "when the background judgement finishes.",
+                "",
+                *titles,
+            ]
+        ),
+        indicator="info",
+        source=Source(label=SOURCE_LABEL),
+        links=links_for(ctx) if ctx.encounter_id else None,
+    )
+    return card, IndicatorFinding(
+        key=PENDING_KEY, title="Indicators judged in the background", verdict="pending"
+    )
 
 
 def build_card(finding: IndicatorFinding, severity: Severity, ctx: CardContext) -> Card:

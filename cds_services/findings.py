@@ -11,7 +11,7 @@ from typing import Literal, Protocol
 
 from fhir_ops.data_access.record import EncounterRecord
 
-IndicatorVerdict = Literal["met", "not-met", "needs-review"]
+IndicatorVerdict = Literal["met", "not-met", "needs-review", "pending"]
 FactValue = bool | float | str | None
 
 

@@ -87,6 +87,16 @@ def _fact(obs: Resource) -> FactFinding:
 
 def finding_from_report(report: Resource, meta: IndicatorMeta) -> IndicatorFinding | None:
     """The finding of one individual MeasureReport; None when the encounter is not in the denominator."""
+    if report.get("status") == "pending":  # judged in the background, after the hook answered
+        return IndicatorFinding(
+            key=meta.key,
+            title=meta.title,
+            verdict="pending",
+            definition_url=meta.definition_url,
+            definition=meta.definition,
+            core=meta.core,
+            facts=(),
+        )
     groups = report.get("group") or []
     if not groups:
         return None

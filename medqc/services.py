@@ -98,7 +98,9 @@ def cds_evaluator(services: Services) -> QcEvaluator:
     orchestrator = services.orchestrator
 
     async def judge(record: EncounterRecord) -> dict[str, Any]:
-        return await encounter_discharge(orchestrator, record)
+        return await encounter_discharge(
+            orchestrator, record, inline_diseases=services.settings.hook_inline_diseases
+        )
 
     meta = {
         spec.canonical: IndicatorMeta(

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     upstream_max_pages: int = Field(default=50, description="next links one upstream search follows")
     log_level: str = "INFO"
     max_body_bytes: int = Field(default=50 * 1024 * 1024, description="413 above this request size")
+    hook_inline_diseases: int = Field(
+        default=2,
+        ge=0,
+        description="diseases the discharge hook judges before answering (coded diagnoses first); the "
+        "other indicators are pending and judged in the background; 0 = judge all before answering",
+    )
     note_max_bytes: int = Field(
         default=2 * 1024 * 1024,
         gt=0,

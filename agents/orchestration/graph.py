@@ -105,12 +105,12 @@ CONTEXT = Step(
 
 
 def _facts(name: str, policy: str, **kw: object) -> Step:
+    kw.setdefault("args", {"policy": policy})
     return Step(
         name,
         "verify-facts",
         "verified facts per indicator: verdicts with evidence, fact Observations, evidence statistics",
         needs=("context",),
-        args={"policy": policy},
         **kw,  # type: ignore[arg-type]
     )
 
@@ -126,12 +126,12 @@ def _rules(name: str, facts: str, **kw: object) -> Step:
 
 
 def _reports(name: str, facts: str, rules: str, validate: str, **kw: object) -> Step:
+    kw.setdefault("args", {"validate": validate})
     return Step(
         name,
         "report",
         "a Bundle of individual MeasureReports with the fact Observations contained",
         needs=(facts, rules),
-        args={"validate": validate},
         **kw,  # type: ignore[arg-type]
     )
 
@@ -141,25 +141,46 @@ RUNS: dict[str, Run] = {
     for run in (
         Run(
             "encounter-discharge",
-            "CDS Hooks encounter-discharge: fast judgement on the hook's budget, then storing and refining",
+            "CDS Hooks encounter-discharge: the first diseases judged on the hook's budget (the rest said to "
+            "be pending), then storing, the deferred indicators and refining in the background",
             (
                 CONTEXT,
-                _facts("facts", "fast"),
+                _facts("facts", "fast", args={"policy": "fast", "scope": "now"}),
                 _rules("rules", "facts"),
-                _reports("reports", "facts", "rules", "no"),
+                _reports("reports", "facts", "rules", "no", args={"validate": "no", "pending": "yes"}),
                 Step(
                     "answer",
                     "prefer-refined",
-                    "the reports the cards show: a stored model-refined report of this very record wins",
+                    "the reports the cards show: a stored report of this very record replaces a pending "
+                    "one, a stored model-refined one wins",
                     needs=("reports",),
                     effect="reads",
-                    when=("model", "stored"),
+                    when=("stored",),
                 ),
                 Step(
                     "store",
                     "store",
                     "fact Observations and MeasureReports kept (never over a refined one of the same record)",
                     needs=("facts", "reports"),
+                    placement="durable",
+                    effect="writes",
+                    when=("stored",),
+                    args={"policy": "fast"},
+                ),
+                _facts(
+                    "deferred-facts",
+                    "fast",
+                    args={"policy": "fast", "scope": "deferred"},
+                    placement="durable",
+                    timeout_s=600.0,
+                ),
+                _rules("deferred-rules", "deferred-facts", placement="durable"),
+                _reports("deferred-reports", "deferred-facts", "deferred-rules", "yes", placement="durable"),
+                Step(
+                    "store-deferred",
+                    "store",
+                    "the deferred indicators' Observations and reports kept",
+                    needs=("store", "deferred-facts", "deferred-reports"),
                     placement="durable",
                     effect="writes",
                     when=("stored",),

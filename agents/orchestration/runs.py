@@ -12,13 +12,15 @@ from fhir_ops.data_access.record import EncounterRecord
 from measures.catalog.schema import IndicatorSpec
 
 
-async def encounter_discharge(orchestrator: Orchestrator, record: EncounterRecord) -> dict[str, Any]:
-    """The hook's judgement (fast policy, on its budget); storing and refinement are started as the run's
-    workflow before this returns."""
+async def encounter_discharge(
+    orchestrator: Orchestrator, record: EncounterRecord, *, inline_diseases: int = 0
+) -> dict[str, Any]:
+    """The hook's judgement (fast policy, on its budget: the indicators of the first ``inline_diseases``
+    diseases, 0 = all; the others come back as pending reports); storing, the deferred indicators and
+    refinement are started as the run's workflow before this returns."""
     stored = bool((record.encounter or {}).get("id"))
-    outputs = await orchestrator.run(
-        "encounter-discharge", record_inputs(record), record=record, stored=stored
-    )
+    inputs = record_inputs(record, inline_diseases=inline_diseases)
+    outputs = await orchestrator.run("encounter-discharge", inputs, record=record, stored=stored)
     answer: dict[str, Any] = outputs.get("answer") or outputs["reports"]
     return answer
 

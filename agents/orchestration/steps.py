@@ -14,13 +14,14 @@ from datetime import datetime
 from functools import cache
 from typing import Any, Protocol
 
-from agents.denominator import applicable
+from agents.denominator import applicable, split_by_diseases
 from agents.discharge import EXT_POLICY, EXT_RECORD_HASH, record_hash, report_id, store_reports
 from agents.fact_observations import clinical_record
 from agents.lexical.limits import check_note_sizes
 from agents.orchestration.audit import Json
 from agents.population import judge_period
 from agents.qc_evaluate import Judge, Policy, VerifiedIndicator, report_bundle, verify_record
+from agents.qc_report import pending_report
 from agents.verifiers.base import FactVerdict
 from agents.verifiers.context import EvidenceStats
 from fhir_ops.data_access.record import EncounterRecord, record_from_resources
@@ -141,16 +142,19 @@ async def context(env: StepEnv) -> StepResult:
         check_note_sizes(record.notes, env.max_note_bytes)
     measures = env.inputs.get("measures")
     if measures is None:
-        placed = [s.id for s in applicable(indicator_specs(), clinical_record(record))]
+        placed = applicable(indicator_specs(), clinical_record(record))
     else:
-        placed = list(measures)
+        placed = [_specs()[m] for m in measures]
+    # the hook judges the indicators of its first diseases now and defers the rest (inputs: replayable)
+    now, later = split_by_diseases(placed, record, int(env.inputs.get("inline_diseases") or 0))
     return StepResult(
         {
             "digest": record_hash(record),
             "encounter": (record.encounter or {}).get("id"),
             "resources": len(record.resources()),
             "notes": len(record.notes),
-            "indicators": placed,
+            "indicators": [s.id for s in now],
+            "deferred": [s.id for s in later],
         }
     )
 
@@ -158,6 +162,10 @@ async def context(env: StepEnv) -> StepResult:
 async def verify_facts(env: StepEnv) -> StepResult:
     policy, _ = env.policy()
     measures = env.inputs.get("measures")
+    scope = env.args.get("scope")
+    if scope is not None:  # the indicators the context step chose: judged now, or deferred
+        context = env.outputs["context"]
+        measures = context["deferred"] if scope == "deferred" else context["indicators"]
     verified = await verify_record(
         env.record(),
         [_specs()[m] for m in measures] if measures is not None else None,
@@ -207,6 +215,12 @@ async def report(env: StepEnv) -> StepResult:
         denominator_asserted=bool(env.inputs.get("asserted", False)),
         validate=env.args.get("validate") == "yes",
     )
+    if env.args.get("pending") == "yes":  # the deferred indicators, said to be pending
+        deferred = env.outputs["context"].get("deferred") or []
+        bundle["entry"] += [
+            {"fullUrl": f"urn:uuid:{r['id']}", "resource": r}
+            for r in (pending_report(_specs()[m], record) for m in deferred)
+        ]
     return StepResult(bundle)
 
 
@@ -218,14 +232,25 @@ async def _stored_report(repo: ResourceRepository, rid: str) -> dict[str, Any] |
 
 
 async def prefer_refined(env: StepEnv) -> StepResult:
-    """Swap in the stored full-policy report of a measure when it judged this very record."""
+    """Swap in a stored report of this very record: for a pending indicator, any (the background
+    judged it after an earlier call); for a judged one, a model-refined (full-policy) one."""
     bundle = env.outputs["reports"]
     encounter_id = str(env.inputs["encounter"])
     digest = env.outputs["context"]["digest"]
+    refined = env.services.full_policy is not None
     entries = []
     for entry in bundle.get("entry") or []:
-        stored = await _stored_report(env.services.repo, report_id(encounter_id, entry["resource"]))
-        if stored and _ext(stored, EXT_RECORD_HASH) == digest and _ext(stored, EXT_POLICY) == "full":
+        pending = entry["resource"].get("status") == "pending"
+        stored = (
+            await _stored_report(env.services.repo, report_id(encounter_id, entry["resource"]))
+            if pending or refined
+            else None
+        )
+        if (
+            stored
+            and _ext(stored, EXT_RECORD_HASH) == digest
+            and (pending or _ext(stored, EXT_POLICY) == "full")
+        ):
             entries.append({**entry, "resource": stored})
         else:
             entries.append(entry)
@@ -246,7 +271,8 @@ async def store(env: StepEnv) -> StepResult:
     kept_entries: list[dict[str, Any]] = []
     observations: list[dict[str, Any]] = []
     skipped = 0
-    for v, entry in zip(facts, bundle.get("entry") or [], strict=True):
+    judged = [e for e in bundle.get("entry") or [] if e["resource"].get("status") != "pending"]
+    for v, entry in zip(facts, judged, strict=True):
         stored = await _stored_report(env.services.repo, report_id(encounter_id, entry["resource"]))
         if stored is not None:
             same = _ext(stored, EXT_RECORD_HASH) == digest

@@ -1,0 +1,75 @@
+"""The hook's budget: the stay's first diseases are judged before the answer, the other indicators come
+back pending (and as one card saying so), are judged in the background, and a later call on the same
+record shows them judged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.orchestration.runs import encounter_discharge
+from cds_services.cards import PENDING_KEY, CardContext, build_cards
+from cds_services.qc_adapter import findings_from_qc_bundle
+from fhir_ops.data_access.record import record_from_resources
+from medqc.services import Services, cds_evaluator
+from tests.orchestration.conftest import af_resources
+
+#: an AF stay whose notes also name pneumonia and a stroke; pneumonia is the coded diagnosis
+NOTE = "诊断：1.社区获得性肺炎 2.持续性心房颤动 3.脑梗死。HAS-BLED评分2分。CURB-65评分1分。"
+
+
+def _record_resources() -> list[dict[str, Any]]:
+    resources = af_resources("e-budget", NOTE)
+    resources.append(
+        {
+            "resourceType": "Condition",
+            "id": "e-budget-dx",
+            "subject": {"reference": "Patient/p-orch"},
+            "encounter": {"reference": "Encounter/e-budget"},
+            "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "J18.900"}]},
+        }
+    )
+    return resources
+
+
+def _statuses(bundle: dict[str, Any]) -> dict[str, str]:
+    return {
+        e["resource"]["measure"].split("|")[0].rsplit("/", 1)[-1]: e["resource"]["status"]
+        for e in bundle["entry"]
+    }
+
+
+async def test_the_first_disease_now_the_rest_pending_then_judged(services: Services) -> None:
+    resources = _record_resources()
+    await services.repo.transaction(
+        {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
+                for r in resources
+            ],
+        }
+    )
+    record = record_from_resources(resources, "e-budget")
+    first = await encounter_discharge(services.orchestrator, record, inline_diseases=1)
+    statuses = _statuses(first)
+    assert {m.split("-")[0] for m in statuses} >= {"af", "cap", "stk"}  # every applicable indicator
+    now = {m for m, status in statuses.items() if status == "complete"}
+    assert now
+    assert all(m.startswith("cap-") for m in now)
+    pending = {m for m, status in statuses.items() if status == "pending"}
+    assert pending == statuses.keys() - now
+
+    evaluator = cds_evaluator(services)
+    ctx = CardContext(base_url="http://medqc.test", patient_id="p-orch", encounter_id="e-budget")
+    cards = build_cards(findings_from_qc_bundle(first, evaluator._indicator), ctx)
+    (pending_card,) = [card for card, finding in cards if finding.key == PENDING_KEY]
+    assert pending_card.indicator == "info"
+    assert pending_card.summary.startswith(f"{len(pending)} more quality indicators")
+
+    await services.orchestrator.drain()  # the background judged the deferred indicators and stored them
+    again = _statuses(await encounter_discharge(services.orchestrator, record, inline_diseases=1))
+    assert again.keys() == statuses.keys()
+    assert set(again.values()) == {"complete"}
+    stored = await services.repo.search("MeasureReport", [("evaluated-resource", "Encounter/e-budget")])
+    assert stored.total == len(statuses)  # each indicator's report stored once
