@@ -8,9 +8,10 @@ from typing import Any
 
 from agents.orchestration.runs import encounter_discharge
 from cds_services.cards import PENDING_KEY, CardContext, build_cards
-from cds_services.qc_adapter import findings_from_qc_bundle
+from cds_services.qc_adapter import IndicatorMeta, findings_from_qc_bundle
 from fhir_ops.data_access.record import record_from_resources
-from medqc.services import Services, cds_evaluator
+from measures.catalog import indicator_specs
+from medqc.services import Services
 from tests.orchestration.conftest import af_resources
 
 #: an AF stay whose notes also name pneumonia and a stroke; pneumonia is the coded diagnosis
@@ -60,9 +61,9 @@ async def test_the_first_disease_now_the_rest_pending_then_judged(services: Serv
     pending = {m for m, status in statuses.items() if status == "pending"}
     assert pending == statuses.keys() - now
 
-    evaluator = cds_evaluator(services)
+    metas = {s.canonical: IndicatorMeta(key=s.key, title=s.title, core=s.core) for s in indicator_specs()}
     ctx = CardContext(base_url="http://medqc.test", patient_id="p-orch", encounter_id="e-budget")
-    cards = build_cards(findings_from_qc_bundle(first, evaluator._indicator), ctx)
+    cards = build_cards(findings_from_qc_bundle(first, metas.get), ctx)
     (pending_card,) = [card for card, finding in cards if finding.key == PENDING_KEY]
     assert pending_card.indicator == "info"
     assert pending_card.summary.startswith(f"{len(pending)} more quality indicators")
