@@ -40,6 +40,9 @@ def configure_logging(level: str) -> None:
         JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(trace_id)s")
     )
     handler.addFilter(_ContextFilter())
+    # the handler, not only the root logger, holds the level: a library that sets its own logger to
+    # DEBUG when imported (bm25s does) must not bring its debug records through
+    handler.setLevel(level.upper())
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
