@@ -11,12 +11,13 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fhir_ops.errors import BadRequest, Gone, NotFound, PreconditionFailed
 from fhir_ops.search.indexer import index_resource
 from fhir_ops.search.query import count_query, page_query, plan_search
+from fhir_ops.store.bulk import insert_rows, update_rows
 from fhir_ops.store.concurrency import lock_keys, resource_key, translated, with_retry
 from fhir_ops.store.database import Database
 from fhir_ops.store.history import HistoryPage, HistoryQuery, read_history
@@ -34,6 +35,12 @@ _ID_RE = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 #: Versions are 32-bit integers in the database; a larger one cannot exist.
 _VERSION_RE = re.compile(r"[0-9]{1,10}")
 _MAX_VERSION = 2**31 - 1
+_RESOURCES: Table = ResourceRow.__table__  # type: ignore[assignment]
+_VERSIONS: Table = ResourceVersionRow.__table__  # type: ignore[assignment]
+_INDEX: Table = SearchIndexRow.__table__  # type: ignore[assignment]
+#: the columns of a resource row and of a version row, in the order of the bulk row tuples
+_ROW_COLUMNS = ("resource_type", "id", "version_id", "last_updated", "deleted", "content")
+_INDEX_COLUMNS = ("resource_type", "resource_id", "param", "system", "value", "lo", "hi")
 
 
 def _dumps(resource: Resource) -> str:
@@ -410,10 +417,10 @@ class SqlRepository:
                 current[(rtype, rid)] = state
         now = datetime.now(UTC)
         stamp = _instant(now)
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        versions: list[dict[str, Any]] = []
-        index_rows: list[dict[str, Any]] = []
+        inserts: list[tuple[Any, ...]] = []
+        updates: list[tuple[Any, ...]] = []
+        versions: list[tuple[Any, ...]] = []
+        index_rows: list[tuple[Any, ...]] = []
         results: list[tuple[Resource, bool]] = []
         for resource in resources:
             key = (resource["resourceType"], resource["id"])
@@ -423,26 +430,22 @@ class SqlRepository:
                 **resource,
                 "meta": {**(resource.get("meta") or {}), "versionId": str(version), "lastUpdated": stamp},
             }
-            row = {
-                "resource_type": key[0],
-                "id": key[1],
-                "version_id": version,
-                "last_updated": now,
-                "deleted": False,
-                "content": _dumps(stored),
-            }
-            (updates if known else inserts).append(row)
-            versions.append(row)
+            content = _dumps(stored)
+            if known:
+                updates.append((key[0], key[1], version, now, False, content))
+            else:
+                inserts.append((key[0], key[1], version, now, False, content))
+            versions.append((key[0], key[1], version, now, False, content))
             index_rows.extend(
-                {
-                    "resource_type": key[0],
-                    "resource_id": key[1],
-                    "param": e.param,
-                    "system": e.system[:512] if e.system else e.system,
-                    "value": e.value[:512] if e.value else e.value,
-                    "lo": e.lo,
-                    "hi": e.hi,
-                }
+                (
+                    key[0],
+                    key[1],
+                    e.param,
+                    e.system[:512] if e.system else e.system,
+                    e.value[:512] if e.value else e.value,
+                    e.lo,
+                    e.hi,
+                )
                 for e in index_resource(stored)
             )
             results.append((stored, known is None or known[1]))
@@ -454,17 +457,10 @@ class SqlRepository:
                         SearchIndexRow.resource_type == rtype, SearchIndexRow.resource_id.in_(chunk)
                     )
                 )
-        if inserts:
-            await session.execute(insert(ResourceRow), inserts)
-        for row in updates:
-            await session.execute(
-                update(ResourceRow)
-                .where(ResourceRow.resource_type == row["resource_type"], ResourceRow.id == row["id"])
-                .values(version_id=row["version_id"], last_updated=now, deleted=False, content=row["content"])
-            )
-        await session.execute(insert(ResourceVersionRow), versions)
-        if index_rows:
-            await session.execute(insert(SearchIndexRow), index_rows)
+        await insert_rows(session, _RESOURCES, _ROW_COLUMNS, inserts)
+        await update_rows(session, _RESOURCES, _ROW_COLUMNS[:2], _ROW_COLUMNS[2:], updates)
+        await insert_rows(session, _VERSIONS, _ROW_COLUMNS, versions)
+        await insert_rows(session, _INDEX, _INDEX_COLUMNS, index_rows)
         return results
 
 
