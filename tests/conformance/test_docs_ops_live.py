@@ -207,3 +207,62 @@ def test_discharge_hook_offers_draft_cdi_and_icd_cards(fhir: str, record: Labell
     created = [s["actions"][0]["resource"] for s in icd["suggestions"]]
     assert all(r["resourceType"] == "Condition" for r in created)
     assert record.primary in {r["code"]["coding"][0]["code"] for r in created}
+
+
+def _cdi_issues(fhir: str, encounter: str) -> list[dict[str, Any]]:
+    found = httpx.get(
+        f"{fhir}/DetectedIssue",
+        params={"implicated": f"Encounter/{encounter}", "_count": "100"},
+        timeout=TIMEOUT,
+    )
+    assert found.status_code == 200, found.text[:300]
+    return [e["resource"] for e in found.json().get("entry") or []]
+
+
+def test_cdi_gaps_are_stored_once_and_superseded_when_the_record_changes(fhir: str) -> None:
+    other = next(r for r in load_records(RECORDS_DIR / "dev") if r.id == "D06")
+    loaded = httpx.post(fhir, json=as_transaction(other.resources()), timeout=TIMEOUT)
+    assert loaded.status_code == 200, loaded.text[:300]
+    url = f"{fhir}/Encounter/enc-{other.id}/$cdi-review"
+    first = httpx.post(url, timeout=TIMEOUT)
+    second = httpx.post(url, timeout=TIMEOUT)
+    assert first.status_code == second.status_code == 200, second.text[:300]
+    returned = [e["resource"] for e in second.json()["entry"]]
+    stored = _cdi_issues(fhir, f"enc-{other.id}")
+    assert len(stored) == len(other.cdi) == len(returned)  # run twice, stored once
+    assert {i["code"]["coding"][0]["code"] for i in stored} == other.cdi
+    assert {i["meta"]["versionId"] for i in stored} == {"1"}
+    assert [i["id"] for i in returned] == [e["resource"]["id"] for e in first.json()["entry"]]
+
+    # the clinician documents the procedure: that gap is closed, the other one re-raised on the new record
+    procedure = {
+        "resourceType": "Procedure",
+        "id": f"proc-{other.id}",
+        "status": "completed",
+        "code": {"text": "经皮冠状动脉支架植入术"},
+        "subject": {"reference": f"Patient/pat-{other.id}"},
+        "encounter": {"reference": f"Encounter/enc-{other.id}"},
+    }
+    put = httpx.put(f"{fhir}/Procedure/{procedure['id']}", json=procedure, timeout=TIMEOUT)
+    assert put.status_code in (200, 201), put.text[:300]
+    third = httpx.post(url, timeout=TIMEOUT)
+    assert third.status_code == 200, third.text[:300]
+    assert {e["resource"]["code"]["coding"][0]["code"] for e in third.json()["entry"]} == other.cdi - {
+        "CDI-PROC-RECORD"
+    }
+    after = {i["code"]["coding"][0]["code"]: i for i in _cdi_issues(fhir, f"enc-{other.id}")}
+    assert len(after) == len(other.cdi)  # nothing duplicated
+    assert after["CDI-PROC-RECORD"]["status"] == "cancelled"
+    assert after["CDI-PROC-RECORD"]["meta"]["versionId"] == "2"
+    kept = after["CDI-AMI-SITE"]
+    assert (kept["status"], kept["meta"]["versionId"]) == ("preliminary", "2")
+    history = httpx.get(f"{fhir}/DetectedIssue/{kept['id']}/_history", timeout=TIMEOUT)
+    assert history.json()["total"] == 2
+
+
+def test_system_level_cdi_review_stores_nothing(fhir: str, record: LabelledRecord) -> None:
+    before = len(_cdi_issues(fhir, f"enc-{record.id}"))
+    resp = httpx.post(f"{fhir}/$cdi-review", json=_bundle_param(record), timeout=TIMEOUT)
+    assert resp.status_code == 200, resp.text[:300]
+    assert all("meta" not in e["resource"] for e in resp.json()["entry"])
+    assert len(_cdi_issues(fhir, f"enc-{record.id}")) == before
