@@ -45,37 +45,13 @@ def serve(
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
 
 
-@app.command()
-def load(paths: Annotated[list[Path], typer.Argument(help="Bundle/resource files or folders")]) -> None:
-    """Load FHIR Bundles and resources (.json/.ndjson files, or folders of them) into the store."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def _register_load() -> None:
+    from medqc.commands.load_cmd import load_command
 
-    from medqc.loader import load_paths
-    from medqc.services import build_services
+    app.command("load")(load_command)
 
-    async def run() -> int:
-        with Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
-        ) as progress:
-            task = progress.add_task("starting (database, catalog)", total=None)
-            services = await build_services(get_settings())
-            progress.update(task, description="loading files")
-            try:
-                report = await load_paths(
-                    services.repo,
-                    paths,
-                    progress=lambda done, total: progress.update(task, completed=done, total=total),
-                )
-            finally:
-                await services.close()
-        typer.echo(f"loaded {report.resources} resources from {report.files} file(s)")
-        for rtype, n in sorted(report.by_type.items()):
-            typer.echo(f"  {rtype:<28} {n}")
-        for error in report.errors:
-            typer.echo(f"error: {error}", err=True)
-        return 1 if report.errors else 0
 
-    raise typer.Exit(asyncio.run(run()))
+_register_load()
 
 
 @app.command()

@@ -2,12 +2,17 @@
 
 Entries that a Bundle POSTs under a ``urn:uuid:`` fullUrl are stored under that uuid (a PUT), so loading
 the same files twice leaves one copy; references between them are resolved the same way.
+
+Memory stays bounded by the largest ``.json`` file: an ``.ndjson`` file is streamed line by line and
+stored ``chunk`` resources per transaction (each chunk all-or-nothing; a bad line fails its chunk and is
+named in the report), a ``.json`` file is one transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -104,30 +109,57 @@ def _entry_for(resource: dict[str, Any], full_url: str | None) -> dict[str, Any]
     return entry
 
 
+def _batches(path: Path, chunk: int) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """``(where, resources)`` per transaction: the whole ``.json`` file, or ``chunk`` ndjson lines."""
+    if path.suffix != ".ndjson":
+        yield str(path), read_resources(path)
+        return
+    with path.open("rb") as fh:
+        lines = (line for line in fh if line.strip())
+        first = 1
+        while batch := list(islice(lines, chunk)):
+            where = f"{path} (resources {first}-{first + len(batch) - 1})"
+            yield where, [orjson.loads(line) for line in batch]
+            first += len(batch)
+
+
 async def load_paths(
     repo: ResourceRepository,
     paths: list[Path],
     *,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
+    chunk: int = 2000,
 ) -> LoadReport:
-    """Load every file, one transaction per file; a file that fails is reported and the rest go on.
-    ``progress(done, total)`` is called after each file."""
+    """Load every file (see the module docstring for the transactions); a transaction that fails is
+    reported and the rest go on. ``progress(files_done, files, resources_stored)`` is called after each
+    transaction."""
     from fhir_ops.errors import FhirError
 
     report = LoadReport()
     files = list(iter_files(paths))
     for done, path in enumerate(files, 1):
         report.files += 1
-        try:
-            bundle = as_transaction(read_resources(path))
-            response = await repo.transaction(bundle)
-        except (FhirError, orjson.JSONDecodeError, ValueError) as exc:
-            report.errors.append(f"{path}: {getattr(exc, 'diagnostics', None) or exc}")
-        else:
-            for entry in bundle["entry"]:
-                rtype = entry["resource"]["resourceType"]
-                report.by_type[rtype] = report.by_type.get(rtype, 0) + 1
-            report.resources += len(response.get("entry") or [])
+        batches = _batches(path, chunk)
+        while True:
+            where = str(path)
+            try:
+                step = next(batches, None)
+                if step is None:
+                    break
+                where, resources = step
+                bundle = as_transaction(resources)
+                response = await repo.transaction(bundle)
+            except (FhirError, orjson.JSONDecodeError, ValueError) as exc:
+                report.errors.append(f"{where}: {getattr(exc, 'diagnostics', None) or exc}")
+                if path.suffix != ".ndjson" or isinstance(exc, orjson.JSONDecodeError):
+                    break
+            else:
+                for entry in bundle["entry"]:
+                    rtype = entry["resource"]["resourceType"]
+                    report.by_type[rtype] = report.by_type.get(rtype, 0) + 1
+                report.resources += len(response.get("entry") or [])
+            if progress is not None:
+                progress(done - 1, len(files), report.resources)
         if progress is not None:
-            progress(done, len(files))
+            progress(done, len(files), report.resources)
     return report
