@@ -166,3 +166,18 @@ def test_bad_citations_are_dropped(sources: list[int], text: str) -> None:
     out = asyncio.run(AbstractiveDrafter(FakeClient(_course((sources, text))), 5).rewrite(draft, record))
     assert _section(out, "诊疗经过").mode == "extractive"
     assert text not in "".join(s.text for s in out.sentences())
+
+
+def test_the_evaluation_compares_both_modes_and_counts_what_the_model_lost() -> None:
+    from agents.drafting.labelled import load_records
+    from medqc.commands.eval_docs import RECORDS_DIR, evaluate_notes_abstractive
+
+    records = [r for r in load_records(RECORDS_DIR / "dev") if r.id in {"D01", "D02"}]
+    model = FakeClient(_course(([1], "予阿司匹林300mg。"), ([1], UNSUPPORTED)))
+    index = IcdIndex(load_table(SUBSET))
+    result = asyncio.run(evaluate_notes_abstractive(records, AbstractiveDrafter(model, 5), index))
+    assert result["extractive"]["n"] == result["abstractive"]["n"] == 2
+    assert result["abstractive"]["shown_unverified"] == 0
+    assert result["model_sentences"]["dropped"] >= 2  # the furosemide sentence, once per record
+    assert result["sections"]["targeted"] == 4
+    assert result["rewritten_sections"]["compression"] < 1
