@@ -22,6 +22,7 @@ BENCHES: list[tuple[str, list[str]]] = [
     ("measures", ["bench/bench_measures.py"]),
     ("ecqm", ["bench/bench_ecqm.py"]),
     ("cds", ["bench/bench_cds.py"]),
+    ("hook-store", ["bench/bench_hook_store.py"]),
     ("population", ["bench/bench_population.py"]),
 ]
 

@@ -65,15 +65,16 @@ def hook_bodies(folder: Path, per_patient: int) -> list[dict[str, Any]]:
 
 
 @contextmanager
-def medqc_server(workdir: Path, keys: ClientKeys) -> Iterator[str]:
-    """``medqc serve`` on a free port with a fresh database and CDS auth on; yields the base URL."""
+def medqc_server(workdir: Path, keys: ClientKeys, database_url: str | None = None) -> Iterator[str]:
+    """``medqc serve`` on a free port with CDS auth on, on ``database_url`` (default: a fresh SQLite file
+    in ``workdir``); yields the base URL."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     jwks = workdir / "jwks.json"
     jwks.write_text(json.dumps(keys.jwks()), encoding="utf-8")
     env = {
         **os.environ,
-        "MEDQC_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bench.sqlite'}",
+        "MEDQC_DATABASE_URL": database_url or f"sqlite+aiosqlite:///{workdir / 'bench.sqlite'}",
         "MEDQC_BASE_URL": base,
         "MEDQC_CDS_AUTH": "on",
         "MEDQC_CDS_ISSUERS": json.dumps({ISSUER: str(jwks)}),
