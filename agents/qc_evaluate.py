@@ -24,7 +24,9 @@ from agents.qc_report import measure_report
 from agents.verifiers.base import FactVerdict
 from agents.verifiers.context import EvidenceStats, VerificationContext
 from fhir_ops.data_access.record import EncounterRecord
+from fhir_ops.store.protocol import ResourceRepository
 from measures.catalog import indicator_specs
+from measures.catalog.cql import CS_FACT, reviewer_code
 from measures.catalog.evaluation import CatalogEngine, disease_of
 from measures.catalog.outcome import Outcome, judge_by_rule
 from measures.catalog.schema import FactSpec, IndicatorSpec
@@ -32,6 +34,8 @@ from measures.catalog.schema import FactSpec, IndicatorSpec
 #: Placeholder ids for a record that arrives without a Patient or an Encounter id (system level).
 ANONYMOUS_PATIENT = "qc-patient"
 ANONYMOUS_ENCOUNTER = "qc-encounter"
+#: Bound on the reviewer-verdict Observations read per judged indicator (the workstation keeps one).
+REVIEWS_PER_INDICATOR = 4
 
 
 class Policy(Protocol):
@@ -122,17 +126,23 @@ def _distinct(observations: list[dict[str, Any]]) -> list[dict[str, Any]]:
 class CqlJudge:
     """The indicators' CQL on the engine: one run per disease involved, diseases in parallel."""
 
-    def __init__(self, engine: CatalogEngine) -> None:
+    def __init__(self, engine: CatalogEngine, reviews: ResourceRepository | None = None) -> None:
         self.engine = engine
+        #: MedQC's own store, where the workstation keeps reviewers' verdicts (None: not read)
+        self.reviews = reviews
 
     async def judge(self, record: EncounterRecord, verified: list[VerifiedIndicator]) -> list[Outcome]:
         by_disease: dict[str, list[VerifiedIndicator]] = {}
         for v in verified:
             by_disease.setdefault(v.spec.disease, []).append(v)
+        reviewed = await self._reviewer_verdicts(record, [v.spec for v in verified])
 
         async def run(part: list[VerifiedIndicator]) -> dict[str, Outcome]:
             # each disease's run gets only its own facts: the engine reads less, the answer is the same
-            observations = _distinct([o for v in part for o in v.observations])
+            codes = {reviewer_code(v.spec) for v in part}
+            observations = _distinct(
+                [o for v in part for o in v.observations] + [o for o in reviewed if _fact_code(o) in codes]
+            )
             bundle, encounter_id = engine_bundle(record, observations)
             start, end = stay_bounds(bundle["entry"][1]["resource"])
             (result,) = await self.engine.outcomes(
@@ -148,6 +158,39 @@ class CqlJudge:
         for part in await asyncio.gather(*(run(p) for p in by_disease.values())):
             merged.update(part)
         return [merged[v.spec.id] for v in verified]
+
+    async def _reviewer_verdicts(
+        self, record: EncounterRecord, specs: list[IndicatorSpec]
+    ) -> list[dict[str, Any]]:
+        """The reviewers' standing verdicts on this stay for ``specs``, read from MedQC's store (a CDS
+        prefetch does not carry them): one search, at most a few per indicator. A withdrawn verdict
+        (deleted, or not ``final``) is not returned."""
+        encounter_id = (record.encounter or {}).get("id")
+        if self.reviews is None or not encounter_id or not specs:
+            return []
+        codes = sorted({reviewer_code(s) for s in specs})
+        found = await self.reviews.search(
+            "Observation",
+            [
+                ("encounter", f"Encounter/{encounter_id}"),
+                ("code", ",".join(f"{CS_FACT}|{c}" for c in codes)),
+                ("status", "final"),
+                ("_count", str(REVIEWS_PER_INDICATOR * len(codes))),
+                ("_total", "none"),
+            ],
+        )
+        return found.matches
+
+
+def _fact_code(observation: dict[str, Any]) -> str | None:
+    return next(
+        (
+            str(c.get("code"))
+            for c in (observation.get("code") or {}).get("coding") or []
+            if c.get("system") == CS_FACT
+        ),
+        None,
+    )
 
 
 async def verify_indicator(

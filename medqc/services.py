@@ -147,7 +147,7 @@ async def build_services(settings: Settings, *, migrate: bool = True, seed: bool
         data_source=data_source,
         cql=cql,
         catalog=(catalog := CatalogEngine(cql)),
-        judge=CqlJudge(catalog),
+        judge=CqlJudge(catalog, repo),
         model=model,
         full_policy=await language_model_policy(model),
     )

@@ -6,8 +6,13 @@ One transaction writes
   verdicts before and after as input/output),
 - the report amended (``If-Match`` its version): populations set to the reviewer's verdict, the review
   flag cleared, and a ``qc-review`` extension pointing at the Task,
-- a ``Provenance`` of the reviewer (agent), the Task and the new report version (targets) and the
-  version it revised (entity).
+- the reviewer's verdict on the stay, an ``Observation`` coded ``qc-fact#<indicator>.reviewer-verdict``
+  (stable id per encounter and indicator, so a later decision updates it): the catalog CQL reads it and
+  takes the reviewer's verdict for that stay in every later judgement — the next hook card,
+  ``$qc-evaluate`` and the period's ``$evaluate-measure`` rate. An accepted verdict is written too: the
+  reviewer signed it, so a later re-judgement keeps it rather than silently reopening the case,
+- a ``Provenance`` of the reviewer (agent), the Task, the new report version and the verdict
+  Observation (targets) and the version it revised (entity).
 
 Then the decision is fed to the CDS feedback store (:func:`cds_services.feedback.record_feedback`) as
 feedback on the current card of that encounter and indicator, or, when no card was issued (a judgement
@@ -25,6 +30,7 @@ from typing import Any, Literal
 
 from sqlalchemy import select
 
+from agents.fact_observations import observation_id
 from cds_services.cards import OVERRIDE_REASONS, truncate
 from cds_services.feedback import record_feedback
 from cds_services.models import FeedbackItem, FeedbackRequest, LenientCoding, OverrideReasonFeedback
@@ -32,6 +38,7 @@ from cds_services.tables import CdsCardRow
 from fhir_ops.errors import BadRequest
 from fhir_ops.store.database import Database
 from fhir_ops.store.protocol import ResourceRepository
+from measures.catalog.cql import CS_FACT, reviewer_code
 from measures.catalog.schema import IndicatorSpec
 from medqc.workstation.store import DECISION_CODE, DECISION_SYSTEM
 from medqc.workstation.views import EXT_REVIEW, SD, computed_verdict, populations, verdict_of
@@ -160,8 +167,42 @@ def decision_task(
     return task
 
 
+def reviewer_verdict(
+    report: dict[str, Any], spec: IndicatorSpec, decision: Decision, *, encounter: str, version: str, at: str
+) -> dict[str, Any]:
+    """The reviewer's verdict on the stay as the Observation the catalog CQL reads
+    (see :func:`measures.catalog.cql.reviewer_code`)."""
+    code = reviewer_code(spec)
+    obs: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": observation_id(encounter, code),
+        "status": "final",
+        "code": {"coding": [_coding(CS_FACT, code, f"{spec.title}: 质控审核结论")], "text": "质控审核结论"},
+        "encounter": {"reference": f"Encounter/{encounter}"},
+        "effectiveDateTime": at,
+        "issued": at,
+        "performer": [{"display": decision.reviewer}],
+        "valueCodeableConcept": {"coding": [_coding(CS_VERDICT, decision.after)]},
+        "derivedFrom": [{"reference": f"MeasureReport/{report['id']}/_history/{version}"}],
+    }
+    if (subject := report.get("subject")) is not None:
+        obs["subject"] = subject
+    notes = [REASONS[decision.reason].display or decision.reason] if decision.reason else []
+    if decision.comment:
+        notes.append(decision.comment)
+    if notes:
+        obs["note"] = [{"text": text, "authorString": decision.reviewer, "time": at} for text in notes]
+    return obs
+
+
 def decision_provenance(
-    report_id: str, decision: Decision, *, task_id: str, version: str, at: str
+    report_id: str,
+    decision: Decision,
+    *,
+    task_id: str,
+    version: str,
+    at: str,
+    verdict_id: str | None = None,
 ) -> dict[str, Any]:
     revised = int(version) + 1
     prov: dict[str, Any] = {
@@ -170,6 +211,7 @@ def decision_provenance(
         "target": [
             {"reference": f"Task/{task_id}"},
             {"reference": f"MeasureReport/{report_id}/_history/{revised}"},
+            *([{"reference": f"Observation/{verdict_id}"}] if verdict_id else []),
         ],
         "recorded": at,
         "activity": {"coding": [_coding(CS_DATA_OPERATION, "UPDATE", "revise")]},
@@ -214,11 +256,21 @@ async def decide(
             "resource": amended_report(report, decision, task_id=task_id, at=at),
             "request": {"method": "PUT", "url": f"MeasureReport/{report['id']}", "ifMatch": f'W/"{version}"'},
         },
-        {
-            "resource": decision_provenance(report["id"], decision, task_id=task_id, version=version, at=at),
-            "request": {"method": "PUT", "url": f"Provenance/{task_id}-p"},
-        },
     ]
+    verdict_id = None
+    if spec is not None:
+        verdict = reviewer_verdict(report, spec, decision, encounter=encounter, version=version, at=at)
+        verdict_id = str(verdict["id"])
+        request = {"method": "PUT", "url": f"Observation/{verdict_id}"}
+        entries.append({"resource": verdict, "request": request})
+    entries.append(
+        {
+            "resource": decision_provenance(
+                report["id"], decision, task_id=task_id, version=version, at=at, verdict_id=verdict_id
+            ),
+            "request": {"method": "PUT", "url": f"Provenance/{task_id}-p"},
+        }
+    )
     await repo.transaction({"resourceType": "Bundle", "type": "transaction", "entry": entries})
     key = spec.key if spec else str(report.get("measure", ""))
     title = spec.title if spec else key
