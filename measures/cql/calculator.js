@@ -215,7 +215,10 @@ function neededStatements(measure, elmInfo) {
     }
   }
   (measure.supplementalData ?? []).forEach((sde) => add(sde.criteria));
-  const patientDefs = new Set(defs.filter((d) => d.context === "Patient").map((d) => d.name));
+  // A measure-observation population names a function, run by fqm-execution's obs_func_ statements.
+  const functions = new Set(defs.filter((d) => d.type === "FunctionDef").map((d) => d.name));
+  for (const name of functions) names.delete(name);
+  const patientDefs = new Set(defs.filter((d) => d.context === "Patient" && d.type !== "FunctionDef").map((d) => d.name));
   for (const name of names) if (!patientDefs.has(name)) return null;
   for (const name of patientDefs) if (name.startsWith("obs_func_")) names.add(name);
   if (patientDefs.has("Patient")) names.add("Patient"); // the subject, among the evaluated resources
