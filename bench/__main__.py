@@ -23,6 +23,9 @@ BENCHES: list[tuple[str, list[str]]] = [
     ("ecqm", ["bench/bench_ecqm.py"]),
     ("cds", ["bench/bench_cds.py"]),
     ("hook-store", ["bench/bench_hook_store.py"]),
+    ("hook-long", ["bench/bench_hook_long.py"]),
+    ("load", ["bench/bench_load.py"]),
+    ("indicators", ["bench/bench_indicators.py"]),
     ("population", ["bench/bench_population.py"]),
 ]
 

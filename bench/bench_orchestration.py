@@ -43,7 +43,9 @@ _SAMPLE = re.compile(r"^(medqc_run_\w+?)(?:_sum|_count)\{?([^}]*)\}? (\S+)$")
 
 
 @contextmanager
-def medqc_server(workdir: Path, keys: ClientKeys, *, temporal: bool) -> Iterator[str]:
+def medqc_server(
+    workdir: Path, keys: ClientKeys, *, temporal: bool, extra_env: dict[str, str] | None = None
+) -> Iterator[str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     jwks = workdir / "jwks.json"
@@ -61,6 +63,7 @@ def medqc_server(workdir: Path, keys: ClientKeys, *, temporal: bool) -> Iterator
     }
     env.pop("MEDQC_LLM_BASE_URL", None)
     env.pop("MEDQC_TEMPORAL_ADDRESS", None)
+    env.update(extra_env or {})
     flag = "--temporal" if temporal else "--no-temporal"
     log = (workdir / f"server{flag}.log").open("wb")
     process = subprocess.Popen(
