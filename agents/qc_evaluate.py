@@ -11,6 +11,7 @@ oracle of the differential test.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
@@ -24,6 +25,7 @@ from agents.qc_report import measure_report
 from agents.verifiers.base import FactVerdict
 from agents.verifiers.context import EvidenceStats, VerificationContext
 from fhir_ops.data_access.record import EncounterRecord
+from fhir_ops.errors import ServiceUnavailable
 from fhir_ops.store.protocol import ResourceRepository
 from measures.catalog import indicator_specs
 from measures.catalog.cql import CS_FACT, reviewer_code
@@ -34,6 +36,9 @@ from measures.catalog.schema import FactSpec, IndicatorSpec
 #: Placeholder ids for a record that arrives without a Patient or an Encounter id (system level).
 ANONYMOUS_PATIENT = "qc-patient"
 ANONYMOUS_ENCOUNTER = "qc-encounter"
+
+logger = logging.getLogger(__name__)
+
 #: Bound on the reviewer-verdict Observations read per judged indicator (the workstation keeps one).
 REVIEWS_PER_INDICATOR = 4
 
@@ -157,28 +162,34 @@ class CqlJudge:
         merged: dict[str, Outcome] = {}
         for part in await asyncio.gather(*(run(p) for p in by_disease.values())):
             merged.update(part)
-        return [merged[v.spec.id] for v in verified]
+        deciding = {_fact_code(o): f"Observation/{o['id']}" for o in reviewed}
+        return [replace(merged[v.spec.id], reviewed=deciding.get(reviewer_code(v.spec))) for v in verified]
 
     async def _reviewer_verdicts(
         self, record: EncounterRecord, specs: list[IndicatorSpec]
     ) -> list[dict[str, Any]]:
         """The reviewers' standing verdicts on this stay for ``specs``, read from MedQC's store (a CDS
         prefetch does not carry them): one search, at most a few per indicator. A withdrawn verdict
-        (deleted, or not ``final``) is not returned."""
+        (deleted, or not ``final``) is not returned. With the store down the stay is judged on its
+        record alone (a hook still answers); later ratings read the verdicts again."""
         encounter_id = (record.encounter or {}).get("id")
         if self.reviews is None or not encounter_id or not specs:
             return []
         codes = sorted({reviewer_code(s) for s in specs})
-        found = await self.reviews.search(
-            "Observation",
-            [
-                ("encounter", f"Encounter/{encounter_id}"),
-                ("code", ",".join(f"{CS_FACT}|{c}" for c in codes)),
-                ("status", "final"),
-                ("_count", str(REVIEWS_PER_INDICATOR * len(codes))),
-                ("_total", "none"),
-            ],
-        )
+        try:
+            found = await self.reviews.search(
+                "Observation",
+                [
+                    ("encounter", f"Encounter/{encounter_id}"),
+                    ("code", ",".join(f"{CS_FACT}|{c}" for c in codes)),
+                    ("status", "final"),
+                    ("_count", str(REVIEWS_PER_INDICATOR * len(codes))),
+                    ("_total", "none"),
+                ],
+            )
+        except ServiceUnavailable:
+            logger.warning("reviewers' verdicts unreadable (store unavailable): judged on the record alone")
+            return []
         return found.matches
 
 

@@ -21,6 +21,8 @@ EXT_RULE_RESULT = f"{SD}/qc-rule-result"
 EXT_DENOMINATOR_ASSERTED = f"{SD}/qc-denominator-asserted"
 EXT_EVIDENCE_CHECK = f"{SD}/qc-evidence-check"
 EXT_TRACE = f"{SD}/qc-trace"
+#: the reviewer's verdict Observation that decided the stay (the CQL takes it over the facts)
+EXT_REVIEWER_VERDICT = f"{SD}/qc-reviewer-verdict"
 CS_POPULATION = "http://terminology.hl7.org/CodeSystem/measure-population"
 
 
@@ -87,6 +89,9 @@ def measure_report(
             }
         )
     evaluated = [r for r in (_ref(record.encounter),) if r is not None]
+    if outcome.reviewed:
+        extensions.append({"url": EXT_REVIEWER_VERDICT, "valueReference": {"reference": outcome.reviewed}})
+        evaluated.append({"reference": outcome.reviewed})
     evaluated += [{"reference": n.reference} for n in record.notes]
     for obs in observations:
         evaluated += [

@@ -24,6 +24,8 @@ class Outcome:
     numerator: int
     rule_result: bool | None
     needs_review: bool
+    #: the reviewer's verdict Observation (``Observation/<id>``) that decided the stay, if one did
+    reviewed: str | None = None
 
 
 def judge_by_rule(

@@ -106,7 +106,11 @@ async def encounter_page(request: Request, encounter_id: str) -> Response:
         view = report_view(report, spec, measure)
         views.append(view)
         task = latest.get(view.id)
-        if task is not None and (view.review is None or view.review.task != f"Task/{task.get('id')}"):
+        if (
+            task is not None
+            and view.decided_by is None
+            and (view.review is None or view.review.task != f"Task/{task.get('id')}")
+        ):
             stale[view.id] = task  # decided, then re-judged: the decision was on an earlier judgement
     views = failing_first(views)
     await _place_quotes(repo, views)

@@ -264,6 +264,8 @@ class ReportView:
     version: str
     facts: list[Fact]
     review: Review | None
+    #: the reviewer's verdict Observation the judgement took over the facts (``Observation/<id>``)
+    decided_by: str | None
 
 
 def questions_of(spec: IndicatorSpec | None) -> dict[str, str]:
@@ -298,6 +300,13 @@ def report_view(report: Resource, spec: IndicatorSpec | None, measure: Resource 
         version=str((report.get("meta") or {}).get("versionId", "1")),
         facts=[fact_view(o) for o in report.get("contained") or [] if o.get("resourceType") == "Observation"],
         review=review_of(report),
+        decided_by=next(
+            (
+                str((e.get("valueReference") or {}).get("reference"))
+                for e in ext(report, "qc-reviewer-verdict")
+            ),
+            None,
+        ),
     )
 
 

@@ -77,7 +77,16 @@ def test_an_override_reaches_qc_evaluate_the_period_rate_and_the_override_rate(b
         # a later judgement of the same stay (its facts still say not met) reports the reviewer's verdict
         again = fhir.post(f"/Encounter/{ENCOUNTER}/$qc-evaluate", json=evaluate)
         assert again.status_code == 200
-        assert counts(fhir.get(f"/MeasureReport/{REPORT}").json()["group"][0])["numerator"] == 1
+        rejudged = fhir.get(f"/MeasureReport/{REPORT}").json()
+        assert counts(rejudged["group"][0])["numerator"] == 1
+        # the report says what decided it, and the review page says it is the reviewer's verdict
+        deciding = [e for e in rejudged["extension"] if e["url"].endswith("/qc-reviewer-verdict")]
+        assert [e["valueReference"]["reference"] for e in deciding] == [f"Observation/{verdict_id}"]
+        assert {"reference": f"Observation/{verdict_id}"} in rejudged["evaluatedResource"]
+        shown = browser.get(f"/review/Encounter/{ENCOUNTER}").text
+        section = shown.split(f'id="{REPORT}"', 1)[1].split("</section>", 1)[0]
+        assert "审核结论" in section and f'data-decided-by="Observation/{verdict_id}"' in section
+        assert "请再次审核" not in section
         rate = fhir.get(f"/Measure/{INDICATOR}/$evaluate-measure", params=PERIOD).json()["group"][0]
         assert (counts(rate)["denominator"], counts(rate)["numerator"]) == (1, 1)
 
@@ -91,4 +100,6 @@ def test_an_override_reaches_qc_evaluate_the_period_rate_and_the_override_rate(b
         fhir.put(f"/Observation/{verdict_id}", json={**verdict, "status": "entered-in-error"}).raise_for_status()
         back = fhir.post(f"/Encounter/{ENCOUNTER}/$qc-evaluate", json=evaluate)
         assert back.status_code == 200
-        assert counts(fhir.get(f"/MeasureReport/{REPORT}").json()["group"][0])["numerator"] == 0
+        restored = fhir.get(f"/MeasureReport/{REPORT}").json()
+        assert counts(restored["group"][0])["numerator"] == 0
+        assert not [e for e in restored["extension"] if e["url"].endswith("/qc-reviewer-verdict")]
