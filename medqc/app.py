@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from agents.orchestration.versions import current_versions
 from cds_services.cors import add_cds_cors
 from cds_services.router import router as cds_router
 from fhir_ops.errors import BadRequest, FhirError, NotFound, operation_outcome
@@ -81,9 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _add_ops_routes(app: FastAPI) -> None:
-    @app.get("/healthz", tags=["ops"], summary="The process is up")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    @app.get("/healthz", tags=["ops"], summary="The process is up, and the versions it judges with")
+    async def healthz() -> dict[str, str | dict[str, str]]:
+        return {"status": "ok", "versions": current_versions().as_dict()}
 
     @app.get(
         "/readyz", tags=["ops"], summary="The database answers", responses={503: {"description": "Not ready"}}

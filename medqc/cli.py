@@ -28,9 +28,15 @@ def serve(
     """Run the HTTP service (FHIR facade, operations, CDS Hooks)."""
     import uvicorn
 
+    from agents.orchestration.versions import VersionPinMismatch, check_pins, current_versions
     from medqc.app import create_app
 
     settings = get_settings()
+    try:
+        check_pins(settings.version_pins, current_versions())
+    except VersionPinMismatch as exc:
+        typer.echo(f"medqc serve: {exc}", err=True)
+        raise typer.Exit(2) from exc
     if temporal and settings.temporal_address is None:
         settings = settings.model_copy(update={"temporal_dev_server": True})
     if "base_url" not in settings.model_fields_set:
@@ -62,6 +68,24 @@ def demo(
     from medqc.demo import run_demo
 
     raise typer.Exit(asyncio.run(run_demo(data)))
+
+
+@app.command()
+def versions() -> None:
+    """Print the versions of the knowledge base, prompts, templates and code this build judges with (the
+    values MEDQC_PIN_KB / MEDQC_PIN_PROMPTS / MEDQC_PIN_TEMPLATES take) and whether the pins hold."""
+    from agents.orchestration.versions import VersionPinMismatch, check_pins, current_versions
+
+    current = current_versions()
+    pins = get_settings().version_pins
+    try:
+        check_pins(pins, current)
+        problem = None
+    except VersionPinMismatch as exc:
+        problem = str(exc)
+    typer.echo(json.dumps({"versions": current.as_dict(), "pins": pins, "mismatch": problem}, indent=2))
+    if problem:
+        raise typer.Exit(1)
 
 
 @app.command()

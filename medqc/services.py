@@ -12,6 +12,7 @@ from agents.orchestration.audit import AuditStore
 from agents.orchestration.runner import Orchestrator
 from agents.orchestration.runs import encounter_discharge, population_rating
 from agents.orchestration.telemetry import StepTelemetry, tracer_provider
+from agents.orchestration.versions import check_pins, current_versions
 from agents.population import patients_of, period_encounters
 from agents.qc_evaluate import CqlJudge
 from agents.verifiers.policy import VerificationPolicy, default_policy
@@ -118,6 +119,7 @@ def cds_evaluator(services: Services) -> QcEvaluator:
 async def build_services(settings: Settings, *, migrate: bool = True, seed: bool | None = None) -> Services:
     from medqc.seed import seed_store
 
+    check_pins(settings.version_pins, current_versions())
     db = Database(settings.database_url, statement_timeout_s=settings.db_statement_timeout_s)
     if migrate:
         await upgrade_to_head(db.engine)

@@ -116,6 +116,17 @@ class Settings(BaseSettings):
             return self.cds_audience_from_request
         return "base_url" not in self.model_fields_set
 
+    # Versions a deployment approved (`medqc versions`); a process with other files refuses to start
+    pin_kb: str | None = Field(default=None, description="required knowledge-base version (kb+<digest>)")
+    pin_prompts: str | None = Field(default=None, description="required prompts version (prompts+<digest>)")
+    pin_templates: str | None = Field(
+        default=None, description="required draft-templates version (templates+<digest>)"
+    )
+
+    @property
+    def version_pins(self) -> dict[str, str | None]:
+        return {"kb": self.pin_kb, "prompts": self.pin_prompts, "templates": self.pin_templates}
+
     # Orchestration (Temporal) and audit
     temporal_address: str | None = Field(
         default=None, description="host:port of the Temporal frontend (unset: see temporal_dev_server)"

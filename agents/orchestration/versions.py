@@ -2,6 +2,11 @@
 
 Each version is a content digest of the files it covers (a changed lexicon entry is a new knowledge-base
 version even when nobody bumped a number), prefixed by a readable label. Computed once per process.
+
+A deployment pins the versions it approved (``MEDQC_PIN_KB``, ``MEDQC_PIN_PROMPTS``,
+``MEDQC_PIN_TEMPLATES``, typically after ``medqc replay`` showed what a new lexicon or prompt changes):
+a process whose files differ refuses to start, so a rollback is deploying the pinned release again and
+nothing unapproved judges in between.
 """
 
 from __future__ import annotations
@@ -80,3 +85,22 @@ def current_versions() -> Versions:
         templates=f"templates+{tree_digest((TEMPLATE_DIR,), DATA_SUFFIXES)}",
         code=f"{_package_version()}+{tree_digest(code_roots, {'.py', '.cql', '.js', '.mjs'})}",
     )
+
+
+class VersionPinMismatch(RuntimeError):
+    """The process's knowledge base, prompts or templates are not the versions the configuration pins."""
+
+
+def check_pins(pins: dict[str, str | None], current: Versions) -> None:
+    """Raise :class:`VersionPinMismatch` naming every pinned part (``kb``, ``prompts``, ``templates``)
+    whose current version differs; a pin may be the whole version (``kb+1a2b…``) or its digest."""
+    have = current.as_dict()
+    wrong = [
+        f"MEDQC_PIN_{part.upper()}={pin} but this build has {have[part]}"
+        for part, pin in pins.items()
+        if pin and pin not in (have[part], have[part].partition("+")[2])
+    ]
+    if wrong:
+        raise VersionPinMismatch(
+            "; ".join(wrong) + ": deploy the pinned release or change the pin (`medqc versions` prints them)"
+        )
