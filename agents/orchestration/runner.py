@@ -6,9 +6,10 @@ steps remain — an outbox row, in one transaction, and then:
 
 * for a run the caller waits for (``$qc-evaluate``, a population rating), starts its workflow and waits
   for it, or, with no Temporal server connected, executes the durable steps in-process;
-* for the hook, starts the workflow before returning (the outbox row, written with the run, already keeps
-  the work across a restart). When Temporal cannot be reached within ``start_timeout_s`` the outbox row
-  stays, :meth:`pump` retries, and for ``circuit_s`` hooks do not try (they answer without waiting);
+* for the hook, answers once the run and its outbox row are committed and starts the workflow after the
+  answer (the outbox row keeps the work across a crash in between: the pump hands it over after
+  ``SETTLE_S``). When Temporal cannot be reached within ``start_timeout_s`` the outbox row stays,
+  :meth:`pump` retries, and for ``circuit_s`` hooks do not try;
   when even the database is down the run waits in memory and is recorded once it is back. Without a
   Temporal server configured the durable steps run in-process after the answer.
 
@@ -194,11 +195,12 @@ class Orchestrator:
             log.warning("could not record a run: kept for a retry", extra={"error": type(exc).__name__})
             self._unrecorded.append((run, rows))
             return
-        if self.launcher is not None and time.monotonic() >= self._down_until:
-            self._active.add(run.run_id)
-            await self._deliver(run, durable)  # the workflow is started before the caller is answered
-        elif self.launcher is None and not self.expect_temporal:
-            self._dispatch(run, durable)  # no Temporal: the steps run in-process after the answer
+        temporal_up = self.launcher is not None and time.monotonic() >= self._down_until
+        in_process = self.launcher is None and not self.expect_temporal
+        if temporal_up or in_process:
+            # after the answer (the committed outbox row keeps the work): the workflow is started, or
+            # without Temporal the steps run in-process
+            self._dispatch(run, durable)
         else:
             DISPATCH.labels("deferred").inc()  # Temporal is down: the outbox row waits for the pump
         HANDOVER.observe(time.perf_counter() - began)
