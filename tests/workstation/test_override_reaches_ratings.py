@@ -85,7 +85,8 @@ def test_an_override_reaches_qc_evaluate_the_period_rate_and_the_override_rate(b
         assert {"reference": f"Observation/{verdict_id}"} in rejudged["evaluatedResource"]
         shown = browser.get(f"/review/Encounter/{ENCOUNTER}").text
         section = shown.split(f'id="{REPORT}"', 1)[1].split("</section>", 1)[0]
-        assert "审核结论" in section and f'data-decided-by="Observation/{verdict_id}"' in section
+        assert "审核结论" in section
+        assert f'data-decided-by="Observation/{verdict_id}"' in section
         assert "请再次审核" not in section
         rate = fhir.get(f"/Measure/{INDICATOR}/$evaluate-measure", params=PERIOD).json()["group"][0]
         assert (counts(rate)["denominator"], counts(rate)["numerator"]) == (1, 1)
@@ -97,7 +98,9 @@ def test_an_override_reaches_qc_evaluate_the_period_rate_and_the_override_rate(b
         assert f'data-encounter="{ENCOUNTER}"' in listed
 
         # withdrawn (entered in error), the computed verdict is back
-        fhir.put(f"/Observation/{verdict_id}", json={**verdict, "status": "entered-in-error"}).raise_for_status()
+        fhir.put(
+            f"/Observation/{verdict_id}", json={**verdict, "status": "entered-in-error"}
+        ).raise_for_status()
         back = fhir.post(f"/Encounter/{ENCOUNTER}/$qc-evaluate", json=evaluate)
         assert back.status_code == 200
         restored = fhir.get(f"/MeasureReport/{REPORT}").json()
