@@ -74,15 +74,11 @@ def demo(
 def versions() -> None:
     """Print the versions of the knowledge base, prompts, templates and code this build judges with (the
     values MEDQC_PIN_KB / MEDQC_PIN_PROMPTS / MEDQC_PIN_TEMPLATES take) and whether the pins hold."""
-    from agents.orchestration.versions import VersionPinMismatch, check_pins, current_versions
+    from agents.orchestration.versions import current_versions, pin_mismatch
 
     current = current_versions()
     pins = get_settings().version_pins
-    try:
-        check_pins(pins, current)
-        problem = None
-    except VersionPinMismatch as exc:
-        problem = str(exc)
+    problem = pin_mismatch(pins, current)
     typer.echo(json.dumps({"versions": current.as_dict(), "pins": pins, "mismatch": problem}, indent=2))
     if problem:
         raise typer.Exit(1)

@@ -91,16 +91,21 @@ class VersionPinMismatch(RuntimeError):
     """The process's knowledge base, prompts or templates are not the versions the configuration pins."""
 
 
-def check_pins(pins: dict[str, str | None], current: Versions) -> None:
-    """Raise :class:`VersionPinMismatch` naming every pinned part (``kb``, ``prompts``, ``templates``)
-    whose current version differs; a pin may be the whole version (``kb+1a2b…``) or its digest."""
+def pin_mismatch(pins: dict[str, str | None], current: Versions) -> str | None:
+    """What breaks the pins, naming every pinned part (``kb``, ``prompts``, ``templates``) whose current
+    version differs; None when they hold. A pin may be the whole version (``kb+1a2b…``) or its digest."""
     have = current.as_dict()
     wrong = [
         f"MEDQC_PIN_{part.upper()}={pin} but this build has {have[part]}"
         for part, pin in pins.items()
         if pin and pin not in (have[part], have[part].partition("+")[2])
     ]
-    if wrong:
-        raise VersionPinMismatch(
-            "; ".join(wrong) + ": deploy the pinned release or change the pin (`medqc versions` prints them)"
-        )
+    if not wrong:
+        return None
+    return "; ".join(wrong) + ": deploy the pinned release or change the pin (`medqc versions` prints them)"
+
+
+def check_pins(pins: dict[str, str | None], current: Versions) -> None:
+    """Raise :class:`VersionPinMismatch` when the pins do not hold (see :func:`pin_mismatch`)."""
+    if (problem := pin_mismatch(pins, current)) is not None:
+        raise VersionPinMismatch(problem)
