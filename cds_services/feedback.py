@@ -31,7 +31,7 @@ async def record_feedback(database: Database, *, service_id: str, request: Feedb
 async def _store(database: Database, *, service_id: str, request: FeedbackRequest) -> list[tuple[str, str]]:
     uuids = sorted({item.card for item in request.feedback})
     now = datetime.now(UTC)
-    async with database.session() as session:
+    async with database.writer() as session:
         cards = await cards_by_uuid(session, uuids=uuids)
         unknown = [u for u in uuids if u not in cards]
         if unknown:

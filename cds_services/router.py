@@ -125,7 +125,7 @@ async def call_service(
         )
         outcome = await service.handler(call)
         evaluated = call.cards.encounter_id if service.hook == "encounter-discharge" else None
-        async with database.session() as session:
+        async with database.writer() as session:
             await record_issued_cards(
                 session,
                 service_id=service.id,

@@ -57,7 +57,7 @@ class DbReplayCache:
         """Record ``key`` as used until ``until`` (epoch seconds); False if any replica already did."""
         now = self._clock()
         self._claims += 1
-        async with self._db.session() as session:
+        async with self._db.writer() as session:
             if self._claims % PURGE_EVERY == 1:
                 await session.execute(delete(JtiReplayRow).where(JtiReplayRow.expires_at < now))
                 await session.commit()
@@ -90,7 +90,7 @@ class DbJwksStore:
 
     async def put(self, location: str, jwks: dict[str, Any], fetched_at: float) -> None:
         digest = _hash(location)
-        async with self._db.session() as session:
+        async with self._db.writer() as session:
             row = await session.get(JwksCacheRow, digest)
             if row is None:
                 session.add(

@@ -134,6 +134,15 @@ def _register_replay() -> None:
 
 
 _register_replay()
+
+
+def _register_worker() -> None:
+    from medqc.commands.worker_cmd import worker
+
+    app.command()(worker)
+
+
+_register_worker()
 app.add_typer(import_module("medqc.commands.population_cmd").population_app, name="population")
 
 catalog_app = typer.Typer(help="The built-in indicator catalog.", no_args_is_help=True)

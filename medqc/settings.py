@@ -144,6 +144,19 @@ class Settings(BaseSettings):
         default=1.0, description="deadline of starting a run's workflow (past it the run waits in the outbox)"
     )
     temporal_retry_s: float = Field(default=2.0, description="interval of the outbox pump's retries")
+    temporal_worker: Literal["process", "inline", "off"] = Field(
+        default="process",
+        description="where the durable steps run: a `medqc worker` child process that medqc serve supervises "
+        "(process; inline with an in-memory database), inside the serving process (inline), or only in "
+        "workers deployed on their own with `medqc worker` (off)",
+    )
+    background_nice: int = Field(
+        default=5,
+        ge=0,
+        le=19,
+        description="CPU niceness of the processes medqc serve starts for background work (the Temporal "
+        "worker and dev server): on a shared host they yield the CPU to answers",
+    )
     otel_exporter_otlp_endpoint: str | None = Field(
         default=None, description="OTLP/HTTP traces endpoint for the run steps' spans (unset: no export)"
     )

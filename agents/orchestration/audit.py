@@ -168,7 +168,7 @@ class AuditStore:
     ) -> None:
         """Record the run, its steps so far and (``outbox``) its pending durable work, due after
         ``settle_s``, in one transaction."""
-        async with self.db.session() as session, session.begin():
+        async with self.db.writer() as session, session.begin():
             session.add(
                 AuditRunRow(
                     run_id=run.run_id,
@@ -192,7 +192,7 @@ class AuditStore:
     async def append(self, step: StepRecord) -> StepRecord:
         """Append one step; when a success of the same step is already recorded, that one is returned."""
         try:
-            async with self.db.session() as session, session.begin():
+            async with self.db.writer() as session, session.begin():
                 session.add(step.row())
         except IntegrityError:
             existing = await self.ok_step(step.run_id, step.step)
@@ -258,7 +258,7 @@ class AuditStore:
 
     async def postpone(self, run_id: str, *, delays: tuple[float, ...], error: str) -> None:
         """Count a failed attempt; the next one is due after ``delays[attempts]`` (the last one repeats)."""
-        async with self.db.session() as session, session.begin():
+        async with self.db.writer() as session, session.begin():
             row = await session.get(RunOutboxRow, run_id)
             if row is None:
                 return
@@ -274,7 +274,7 @@ class AuditStore:
             )
 
     async def done(self, run_id: str) -> None:
-        async with self.db.session() as session, session.begin():
+        async with self.db.writer() as session, session.begin():
             await session.execute(delete(RunOutboxRow).where(RunOutboxRow.run_id == run_id))
 
     async def pending(self) -> int:

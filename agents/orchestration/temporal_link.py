@@ -17,13 +17,14 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from agents.orchestration.audit import RunRecord
 from agents.orchestration.graph import RUNS
 from agents.orchestration.runner import Orchestrator
-from agents.orchestration.workflow import HEARTBEAT_TIMEOUT, WORKFLOW, RunRef, RunWorkflow, StepDone, StepTask
-from agents.orchestration.workflow import workflow_id as workflow_id_of
+from agents.orchestration.workflow import RunWorkflow
+from agents.orchestration.workflow_messages import HEARTBEAT_TIMEOUT, WORKFLOW, RunRef, StepDone, StepTask
+from agents.orchestration.workflow_messages import workflow_id as workflow_id_of
 from fhir_ops.errors import FhirError
 
 HEARTBEAT_EVERY_S = HEARTBEAT_TIMEOUT.total_seconds() / 4
@@ -104,11 +105,17 @@ def activities(orchestrator: Orchestrator) -> list[Callable[[StepTask], Awaitabl
 
 
 def build_worker(client: Client, orchestrator: Orchestrator, *, task_queue: str) -> Worker:
-    """The worker of this MedQC process: the run workflow and the step activities."""
+    """The worker of this MedQC process: the run workflow and the step activities.
+
+    The workflow runs outside Temporal's sandbox: the sandbox re-imports the workflow's modules for every
+    workflow it starts (a fifth of a loaded worker's CPU), and it guards against non-determinism this
+    workflow cannot have — it reads only the graph, pure data, and calls activities
+    (``tests/orchestration`` replays a recorded history against it)."""
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[RunWorkflow],
+        workflow_runner=UnsandboxedWorkflowRunner(),
         activities=activities(orchestrator),
         max_concurrent_activities=8,
         graceful_shutdown_timeout=timedelta(seconds=5),

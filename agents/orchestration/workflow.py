@@ -9,7 +9,6 @@ data, so Temporal's history holds none.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import workflow
@@ -17,35 +16,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from agents.orchestration.graph import RUNS, layers
-
-#: an activity that stops heartbeating this long (its worker died) is retried on another worker
-HEARTBEAT_TIMEOUT = timedelta(seconds=10)
-WORKFLOW = "medqc-run"
-
-
-@dataclass(frozen=True, slots=True)
-class RunRef:
-    run_id: str
-    kind: str
-    steps: list[str]
-
-
-@dataclass(frozen=True, slots=True)
-class StepTask:
-    run_id: str
-    step: str
-
-
-@dataclass(frozen=True, slots=True)
-class StepDone:
-    step: str
-    status: str
-    output_digest: str | None
-    duration_ms: float
-
-
-def workflow_id(run_id: str) -> str:
-    return f"medqc-run-{run_id}"
+    from agents.orchestration.workflow_messages import HEARTBEAT_TIMEOUT, WORKFLOW, RunRef, StepDone, StepTask
 
 
 @workflow.defn(name=WORKFLOW)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator
@@ -73,16 +72,10 @@ class SqlRepository:
         self.max_count = max_count
         self.write_attempts = max(1, write_attempts)
         self.write_hooks: dict[str, WriteHook] = dict(write_hooks or {})
-        # SQLite allows one writer at a time; serialising writers here avoids "database is locked".
-        self._write_lock = asyncio.Lock() if db.is_sqlite else None
 
     @asynccontextmanager
     async def _writing(self) -> AsyncIterator[AsyncSession]:
-        if self._write_lock is None:
-            async with self.db.session() as session, session.begin():
-                yield session
-            return
-        async with self._write_lock, self.db.session() as session, session.begin():
+        async with self.db.writer() as session, session.begin():
             yield session
 
     async def write(self, work: Callable[[AsyncSession], Awaitable[T]], *, keys: Collection[str]) -> T:

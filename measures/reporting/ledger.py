@@ -126,7 +126,7 @@ class Ledger:
             report=report,
             response=response,
         )
-        async with self._db.session() as session:
+        async with self._db.writer() as session:
             session.add(row)
             await session.commit()
             await session.refresh(row)

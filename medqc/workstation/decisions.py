@@ -298,7 +298,7 @@ async def feed_back(
     task_id: str,
 ) -> None:
     now = datetime.now(UTC)
-    async with db.session() as session:
+    async with db.writer() as session:
         card = (
             await session.execute(
                 select(CdsCardRow)

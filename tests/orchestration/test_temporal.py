@@ -15,12 +15,14 @@ from typing import Any
 
 import httpx
 import pytest
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
+from temporalio.worker import Replayer
 
 from agents.orchestration.audit import AuditStore
 from agents.orchestration.runs import encounter_discharge
 from agents.orchestration.temporal_link import TemporalLauncher
-from agents.orchestration.workflow import workflow_id
+from agents.orchestration.workflow import RunWorkflow
+from agents.orchestration.workflow_messages import workflow_id
 from fhir_ops.store.database import Database
 from fhir_ops.tracing import trace_id_var
 from medqc.services import Services
@@ -72,6 +74,11 @@ async def _completed_run(db_url: str, address: str, trace: str, timeout_s: float
         await db.dispose()
 
 
+async def _history(address: str, run_id: str) -> WorkflowHistory:
+    client = await Client.connect(address)
+    return await client.get_workflow_handle(workflow_id(run_id)).fetch_history()
+
+
 def _traceparent() -> tuple[str, dict[str, str]]:
     trace = secrets.token_hex(16)
     return trace, {"traceparent": f"00-{trace}-{secrets.token_hex(8)}-01"}
@@ -108,6 +115,13 @@ def test_hook_and_qc_evaluate_run_as_workflows(temporal_address: str, tmp_path: 
         }
         durable = ["store", "deferred-facts", "deferred-rules", "deferred-reports", "store-deferred"]
         assert sorted(activities) == sorted((step, 1) for step in durable)
+        # the worker runs the workflow unsandboxed; replayed in Temporal's sandbox, its recorded history
+        # gives the same commands (the workflow is deterministic)
+        asyncio.run(
+            Replayer(workflows=[RunWorkflow]).replay_workflow(
+                asyncio.run(_history(temporal_address, run.run_id))
+            )
+        )
         stored = http.get("/fhir/MeasureReport", params={"evaluated-resource": f"Encounter/{ENCOUNTER}"})
         assert stored.json()["total"] > 0
 
