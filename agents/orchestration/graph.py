@@ -17,7 +17,9 @@ Effect says what replay may do with it: ``pure`` steps are re-run and their outp
 (depends on stored state) and ``writes`` (changes the store) steps are not re-run.
 
 A step runs only when its condition holds for the run: ``model`` (a language model is configured),
-``stored`` (the run keeps its results: an encounter of the store, not a posted Bundle).
+``stored`` (the run keeps its results: an encounter of the store, not a posted Bundle), ``deferred`` (the
+context step left indicators for later — a stay naming more diseases than the hook judges on its budget;
+decided after the inline steps, which never depend on it, so a short stay schedules no empty work).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Literal
 
 Placement = Literal["inline", "durable"]
 Effect = Literal["pure", "reads", "writes"]
-Condition = Literal["model", "stored"]
+Condition = Literal["model", "stored", "deferred"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,10 +174,18 @@ RUNS: dict[str, Run] = {
                     "fast",
                     args={"policy": "fast", "scope": "deferred"},
                     placement="durable",
+                    when=("deferred",),
                     timeout_s=600.0,
                 ),
-                _rules("deferred-rules", "deferred-facts", placement="durable"),
-                _reports("deferred-reports", "deferred-facts", "deferred-rules", "yes", placement="durable"),
+                _rules("deferred-rules", "deferred-facts", placement="durable", when=("deferred",)),
+                _reports(
+                    "deferred-reports",
+                    "deferred-facts",
+                    "deferred-rules",
+                    "yes",
+                    placement="durable",
+                    when=("deferred",),
+                ),
                 Step(
                     "store-deferred",
                     "store",

@@ -24,7 +24,7 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -115,7 +115,9 @@ class Orchestrator:
     ) -> dict[str, Json]:
         """Execute a run of ``kind`` on ``inputs``; the outputs of the steps executed before returning."""
         graph = RUNS[kind]
-        steps = graph.selected(self.conditions(stored=stored))
+        held = self.conditions(stored=stored)
+        # inline steps never depend on "deferred": it is decided from their outputs (below)
+        steps = graph.selected([*held, "deferred"])
         trace_id = self.trace_id()
         if len(trace_id) != 32:
             trace_id = secrets.token_hex(16)
@@ -140,6 +142,10 @@ class Orchestrator:
                 await self._record_best_effort(run, rows)
                 raise done.error
             outputs[step.name] = done.row.output
+        if _defers(outputs):
+            held.append("deferred")
+        steps = graph.selected(held)
+        run = replace(run, steps=[s.name for s in steps])
         durable = [s.name for s in steps if s.durable]
         if not durable:
             await self._record_best_effort(run, rows)
@@ -382,6 +388,12 @@ class Orchestrator:
         """Wait for the durable work this process is delivering (shutdown, tests)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def _defers(outputs: dict[str, Json]) -> bool:
+    """The context step left indicators for the background (see ``deferred`` in the graph)."""
+    context = outputs.get("context")
+    return isinstance(context, dict) and bool(context.get("deferred"))
 
 
 def _now() -> float:

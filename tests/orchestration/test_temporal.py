@@ -23,11 +23,12 @@ from agents.orchestration.runs import encounter_discharge
 from agents.orchestration.temporal_link import TemporalLauncher
 from agents.orchestration.workflow import RunWorkflow
 from agents.orchestration.workflow_messages import workflow_id
+from fhir_ops.data_access.record import record_from_resources
 from fhir_ops.store.database import Database
 from fhir_ops.tracing import trace_id_var
 from medqc.services import Services
 from medqc.settings import Settings
-from tests.orchestration.conftest import af_record
+from tests.orchestration.conftest import NOTE, af_resources
 from tests.reliability.hooks import ENCOUNTER, HOOK_PATH, demo_bundle, discharge_call
 from tests.support.live import live_server
 
@@ -107,14 +108,9 @@ def test_hook_and_qc_evaluate_run_as_workflows(temporal_address: str, tmp_path: 
             "rules": "inline",
             "reports": "inline",
             "answer": "inline",
-            "store": "temporal",
-            "deferred-facts": "temporal",
-            "deferred-rules": "temporal",
-            "deferred-reports": "temporal",
-            "store-deferred": "temporal",
+            "store": "temporal",  # the demo stay names one disease: nothing is deferred, no empty steps
         }
-        durable = ["store", "deferred-facts", "deferred-rules", "deferred-reports", "store-deferred"]
-        assert sorted(activities) == sorted((step, 1) for step in durable)
+        assert activities == [("store", 1)]
         # the worker runs the workflow unsandboxed; replayed in Temporal's sandbox, its recorded history
         # gives the same commands (the workflow is deterministic)
         asyncio.run(
@@ -176,7 +172,9 @@ async def test_a_worker_killed_mid_step_loses_and_repeats_nothing(
     trace = secrets.token_hex(16)
     token = trace_id_var.set(trace)
     try:
-        answer = await encounter_discharge(orchestrator, af_record())
+        # two diseases, one judged on the hook's budget: the other is the workflow's deferred branch
+        record = record_from_resources(af_resources(note=f"{NOTE}既往慢性心力衰竭。"), "e-orch")
+        answer = await encounter_discharge(orchestrator, record, inline_diseases=1)
     finally:
         trace_id_var.reset(token)
     await orchestrator.drain()  # the workflow is started: the answer did not wait for the store step
