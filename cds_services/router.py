@@ -13,6 +13,7 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -101,7 +102,7 @@ async def call_service(
     evaluator: EvaluatorDep,
     data_source: DataSourceDep,
     http: HttpClientDep,
-) -> dict[str, Any]:
+) -> Response:
     service = _service(service_id)
     started = time.perf_counter()
     status = "200"
@@ -138,7 +139,9 @@ async def call_service(
             await session.commit()
         for item in outcome.issued:
             CARDS_TOTAL.labels(service=service.id, indicator=item.card.indicator).inc()
-        return HookResponse(cards=[i.card for i in outcome.issued]).wire()
+        # the wire form is plain JSON already: encoded once by orjson, not walked by jsonable_encoder
+        wire = HookResponse(cards=[i.card for i in outcome.issued]).wire()
+        return Response(orjson.dumps(wire), media_type="application/json")
     except CdsError as exc:
         status = str(exc.status)
         raise

@@ -151,7 +151,7 @@ class Settings(BaseSettings):
         "workers deployed on their own with `medqc worker` (off)",
     )
     background_nice: int = Field(
-        default=5,
+        default=10,
         ge=0,
         le=19,
         description="CPU niceness of the processes medqc serve starts for background work (the Temporal "
