@@ -100,7 +100,10 @@ def cds_evaluator(services: Services) -> QcEvaluator:
 
     async def judge(record: EncounterRecord) -> dict[str, Any]:
         return await encounter_discharge(
-            orchestrator, record, inline_diseases=services.settings.hook_inline_diseases
+            orchestrator,
+            record,
+            inline_diseases=services.settings.hook_inline_diseases,
+            inline_note_chars=services.settings.hook_inline_note_chars,
         )
 
     meta = {

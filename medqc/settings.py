@@ -40,6 +40,13 @@ class Settings(BaseSettings):
         description="diseases the discharge hook judges before answering (coded diagnoses first); the "
         "other indicators are pending and judged in the background; 0 = judge all before answering",
     )
+    hook_inline_note_chars: int = Field(
+        default=4000,
+        ge=0,
+        description="characters of notes the discharge hook reads before answering, latest notes first; "
+        "what the unread notes could change is pending and judged on every note in the background; "
+        "0 = read every note before answering",
+    )
     note_max_bytes: int = Field(
         default=2 * 1024 * 1024,
         gt=0,

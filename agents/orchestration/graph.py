@@ -18,8 +18,9 @@ Effect says what replay may do with it: ``pure`` steps are re-run and their outp
 
 A step runs only when its condition holds for the run: ``model`` (a language model is configured),
 ``stored`` (the run keeps its results: an encounter of the store, not a posted Bundle), ``deferred`` (the
-context step left indicators for later — a stay naming more diseases than the hook judges on its budget;
-decided after the inline steps, which never depend on it, so a short stay schedules no empty work).
+context step left work for later — a stay naming more diseases than the hook judges on its budget, or
+with more notes than it reads on it; decided after the inline steps, which never depend on it, so a short
+stay schedules no empty work).
 """
 
 from __future__ import annotations
@@ -167,7 +168,7 @@ RUNS: dict[str, Run] = {
                     placement="durable",
                     effect="writes",
                     when=("stored",),
-                    args={"policy": "fast"},
+                    args={"policy": "fast", "partial": "skip"},
                 ),
                 _facts(
                     "deferred-facts",

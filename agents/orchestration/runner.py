@@ -391,9 +391,9 @@ class Orchestrator:
 
 
 def _defers(outputs: dict[str, Json]) -> bool:
-    """The context step left indicators for the background (see ``deferred`` in the graph)."""
+    """The context step left work for the background (see ``deferred`` in the graph)."""
     context = outputs.get("context")
-    return isinstance(context, dict) and bool(context.get("deferred"))
+    return isinstance(context, dict) and bool(context.get("deferred") or context.get("partial"))
 
 
 def _now() -> float:

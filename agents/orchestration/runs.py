@@ -13,13 +13,18 @@ from measures.catalog.schema import IndicatorSpec
 
 
 async def encounter_discharge(
-    orchestrator: Orchestrator, record: EncounterRecord, *, inline_diseases: int = 0
+    orchestrator: Orchestrator,
+    record: EncounterRecord,
+    *,
+    inline_diseases: int = 0,
+    inline_note_chars: int = 0,
 ) -> dict[str, Any]:
     """The hook's judgement (fast policy, on its budget: the indicators of the first ``inline_diseases``
-    diseases, 0 = all; the others come back as pending reports); storing, the deferred indicators and
-    refinement are started as the run's workflow before this returns."""
+    diseases, 0 = all, read from the latest notes up to ``inline_note_chars`` characters, 0 = all; what it
+    does not settle comes back as pending reports); storing, the deferred indicators and refinement are
+    handed to the run's workflow."""
     stored = bool((record.encounter or {}).get("id"))
-    inputs = record_inputs(record, inline_diseases=inline_diseases)
+    inputs = record_inputs(record, inline_diseases=inline_diseases, inline_note_chars=inline_note_chars)
     outputs = await orchestrator.run("encounter-discharge", inputs, record=record, stored=stored)
     answer: dict[str, Any] = outputs.get("answer") or outputs["reports"]
     return answer

@@ -18,6 +18,7 @@ from agents.denominator import applicable, split_by_diseases
 from agents.discharge import EXT_POLICY, EXT_RECORD_HASH, record_hash, report_id, store_reports
 from agents.fact_observations import clinical_record
 from agents.lexical.limits import check_note_sizes
+from agents.note_budget import read_view
 from agents.orchestration.audit import Json
 from agents.population import judge_period
 from agents.qc_evaluate import Judge, Policy, VerifiedIndicator, report_bundle, verify_record
@@ -143,34 +144,49 @@ async def context(env: StepEnv) -> StepResult:
     record = env.record()
     if env.max_note_bytes is not None:  # a note too large is a 400 before any work
         check_note_sizes(record.notes, env.max_note_bytes)
+    # the hook reads the latest notes up to its budget, judges the indicators of its first diseases now
+    # and defers the rest (both budgets are the run's inputs: replayable)
+    view, partial = _read_view(env)
     measures = env.inputs.get("measures")
     if measures is None:
-        placed = applicable(indicator_specs(), clinical_record(record))
+        placed = applicable(indicator_specs(), clinical_record(view))
     else:
         placed = [_specs()[m] for m in measures]
-    # the hook judges the indicators of its first diseases now and defers the rest (inputs: replayable)
-    now, later = split_by_diseases(placed, record, int(env.inputs.get("inline_diseases") or 0))
+    now, later = split_by_diseases(placed, view, int(env.inputs.get("inline_diseases") or 0))
     return StepResult(
         {
             "digest": record_hash(record),
             "encounter": (record.encounter or {}).get("id"),
             "resources": len(record.resources()),
             "notes": len(record.notes),
+            "notes_read": len(view.notes),
+            "partial": partial,
             "indicators": [s.id for s in now],
             "deferred": [s.id for s in later],
         }
     )
 
 
+def _read_view(env: StepEnv) -> tuple[EncounterRecord, bool]:
+    """The record as the hook reads it on its note budget (the whole record without one)."""
+    return read_view(env.record(), int(env.inputs.get("inline_note_chars") or 0))
+
+
 async def verify_facts(env: StepEnv) -> StepResult:
     policy, _ = env.policy()
     measures = env.inputs.get("measures")
     scope = env.args.get("scope")
+    record = env.record()
     if scope is not None:  # the indicators the context step chose: judged now, or deferred
         context = env.outputs["context"]
-        measures = context["deferred"] if scope == "deferred" else context["indicators"]
+        if scope == "now":
+            measures = context["indicators"]
+            record = _read_view(env)[0]
+        elif not context.get("partial"):
+            measures = context["deferred"]
+        # else: the hook read only some notes: the background judges every indicator on all of them
     verified = await verify_record(
-        env.record(),
+        record,
         [_specs()[m] for m in measures] if measures is not None else None,
         policy=policy,
         denominator_asserted=bool(env.inputs.get("asserted", False)),
@@ -209,22 +225,35 @@ async def judge(env: StepEnv) -> StepResult:
 
 async def report(env: StepEnv) -> StepResult:
     verified = _facts_of(env)
-    outcomes = _needed(env, "rules")
+    outcomes = [Outcome(**{k: o[k] for k in o if k != "indicator"}) for o in _needed(env, "rules")]
     record = env.record()
+    deferred: list[str] = []
+    if env.args.get("pending") == "yes":  # the hook's answer: what it could not settle is pending
+        deferred = list(env.outputs["context"].get("deferred") or [])
+        if env.outputs["context"].get("partial"):  # unread notes could still change a failing result
+            kept = [(v, o) for v, o in zip(verified, outcomes, strict=True) if _settled(o)]
+            deferred = [
+                v.spec.id for v, o in zip(verified, outcomes, strict=True) if not _settled(o)
+            ] + deferred
+            verified, outcomes = [v for v, _ in kept], [o for _, o in kept]
     bundle = report_bundle(
         record,
         verified,
-        [Outcome(**{k: o[k] for k in o if k != "indicator"}) for o in outcomes],
+        outcomes,
         denominator_asserted=bool(env.inputs.get("asserted", False)),
         validate=env.args.get("validate") == "yes",
     )
-    if env.args.get("pending") == "yes":  # the deferred indicators, said to be pending
-        deferred = env.outputs["context"].get("deferred") or []
+    if deferred:
         bundle["entry"] += [
             {"fullUrl": f"urn:uuid:{r['id']}", "resource": r}
             for r in (pending_report(_specs()[m], record) for m in deferred)
         ]
     return StepResult(bundle)
+
+
+def _settled(outcome: Outcome) -> bool:
+    """Met, or outside the denominator: more notes would not turn it into a failure card."""
+    return not outcome.needs_review and (outcome.denominator == 0 or outcome.numerator == 1)
 
 
 async def _stored_report(repo: ResourceRepository, rid: str) -> dict[str, Any] | None:
@@ -265,6 +294,9 @@ async def store(env: StepEnv) -> StepResult:
     (this run's, or the same record judged with the same policy and knowledge base), or a refined one of
     the same record that a fast judgement must not replace. Idempotent: a retry writes nothing twice."""
     _, policy = env.policy()
+    if env.args.get("partial") == "skip" and env.outputs["context"].get("partial"):
+        # judged on part of the notes: the background's judgement on all of them is the one kept
+        return StepResult({"written": [], "observations": 0, "skipped": 0, "policy": policy})
     encounter_id = str(env.inputs["encounter"])
     digest = env.outputs["context"]["digest"]
     facts = _needed(env, "facts")

@@ -74,3 +74,77 @@ async def test_the_first_disease_now_the_rest_pending_then_judged(services: Serv
     assert set(again.values()) == {"complete"}
     stored = await services.repo.search("MeasureReport", [("evaluated-resource", "Encounter/e-budget")])
     assert stored.total == len(statuses)  # each indicator's report stored once
+
+
+#: a stay of many notes: only the last one documents the bleeding-risk score
+OLD_NOTE = "入院第{n}天：持续性心房颤动，心室率控制可，继续观察病情变化。" * 8
+LAST_NOTE = "出院小结：诊断持续性心房颤动。入院后HAS-BLED评分2分，CHA2DS2-VASc评分3分。"
+
+
+def _long_stay(encounter: str) -> list[dict[str, Any]]:
+    resources = af_resources(encounter, LAST_NOTE)
+    note = resources.pop()  # the record's notes in order: the old ones, then the discharge summary
+    for n in range(12):
+        text = OLD_NOTE.format(n=n + 1)
+        old = {
+            **note,
+            "id": f"{encounter}-old{n}",
+            "date": f"2024-03-0{1 + n // 2}T08:00:00+08:00",
+            "content": [{"attachment": {"contentType": "text/plain", "data": _b64(text)}}],
+        }
+        resources.append(old)
+    resources.append({**note, "date": "2024-03-08T09:00:00+08:00"})
+    return resources
+
+
+def _b64(text: str) -> str:
+    import base64
+
+    return base64.b64encode(text.encode()).decode()
+
+
+def _populations(bundle: dict[str, Any]) -> dict[str, list[tuple[str, int]]]:
+    return {
+        e["resource"]["measure"].split("|")[0].rsplit("/", 1)[-1]: [
+            (p["code"]["coding"][0]["code"], p["count"])
+            for g in e["resource"].get("group") or []
+            for p in g.get("population") or []
+        ]
+        for e in bundle["entry"]
+    }
+
+
+async def _stored(services: Services, resources: list[dict[str, Any]]) -> None:
+    await services.repo.transaction(
+        {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
+                for r in resources
+            ],
+        }
+    )
+
+
+async def test_a_long_stay_reads_the_latest_notes_and_leaves_what_they_cannot_settle_pending(
+    services: Services,
+) -> None:
+    whole_stay, budget_stay = _long_stay("e-whole"), _long_stay("e-long")
+    await _stored(services, whole_stay)
+    await _stored(services, budget_stay)
+    whole = await encounter_discharge(services.orchestrator, record_from_resources(whole_stay, "e-whole"))
+    record = record_from_resources(budget_stay, "e-long")
+    assert len(record.notes) == 13
+    budget = len(LAST_NOTE) + 10  # the discharge summary only
+
+    first = await encounter_discharge(services.orchestrator, record, inline_note_chars=budget)
+    statuses = _statuses(first)
+    assert statuses.keys() == _statuses(whole).keys()  # every indicator answered: judged, or pending
+    assert statuses["af-bleeding-risk"] == "complete"  # met from the discharge summary alone
+    assert "pending" in statuses.values()  # failing on the summary alone: unread notes could change it
+
+    await services.orchestrator.drain()  # the background judged every indicator on every note
+    again = await encounter_discharge(services.orchestrator, record, inline_note_chars=budget)
+    assert set(_statuses(again).values()) == {"complete"}
+    assert _populations(again) == _populations(whole)  # the same judgement as reading every note
