@@ -6,11 +6,13 @@ For each database and size, a fresh store is migrated and filled with ``bench.da
 measures search, not loading. Then the store's real search path (``SqlRepository.search``) is timed for
 that patient: ``Observation?patient``, ``Observation?patient&code``, ``Encounter?patient&_sort=-date``
 and ``DocumentReference?patient``. The ratio of the p50s (largest / smallest size) is the figure: the
-goal is ≤ 1.5 (a search's cost follows its matches, not the store). PostgreSQL runs when a URL is given
-(``--postgres-url`` or ``MEDQC_BENCH_POSTGRES_URL``; its public schema is dropped and recreated).
+goal is ≤ 1.5 (a search's cost follows its matches, not the store). The stores stay open and are searched
+in interleaved rounds, so a disturbance of the machine falls on both sizes alike. PostgreSQL runs when a
+URL is given (``--postgres-url`` or ``MEDQC_BENCH_POSTGRES_URL``): one database per size, named after the
+URL's with ``_store_<size>`` (created when missing, its public schema dropped and recreated).
 Writes ``bench/results/store.json``.
 
-    python bench/bench_store.py [--sizes 3000 200000] [--repeat 30] [--postgres-url URL]
+    python bench/bench_store.py [--sizes 3000 200000] [--repeat 100] [--postgres-url URL]
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import insert, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -126,20 +129,38 @@ _TYPES = {
 }
 
 
-async def _time(repo: SqlRepository, queries: dict[str, Any], repeat: int) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, params in queries.items():
-        samples = []
-        result = await repo.search(_TYPES[name], params)  # warm-up
-        for _ in range(repeat):
-            started = time.perf_counter()
-            await repo.search(_TYPES[name], params)
-            samples.append((time.perf_counter() - started) * 1000)
-        out[name] = {"p50_ms": round(statistics.median(samples), 2), "matches": result.total}
-    return out
+async def _time(repos: dict[int, SqlRepository], queries: dict[str, Any], rounds: int) -> dict[int, Any]:
+    """p50 of each search on each store, the stores interleaved round by round (a disturbance of the
+    machine falls on every size alike, not on the size being measured at that moment)."""
+    samples: dict[int, dict[str, list[float]]] = {size: {name: [] for name in queries} for size in repos}
+    matches: dict[int, dict[str, int]] = {size: {} for size in repos}
+    for size, repo in repos.items():  # warm-up
+        for name, params in queries.items():
+            matches[size][name] = (await repo.search(_TYPES[name], params)).total
+    for _ in range(rounds):
+        for name, params in queries.items():
+            for size, repo in repos.items():
+                started = time.perf_counter()
+                await repo.search(_TYPES[name], params)
+                samples[size][name].append((time.perf_counter() - started) * 1000)
+    return {
+        size: {
+            name: {"p50_ms": round(statistics.median(values), 2), "matches": matches[size][name]}
+            for name, values in by_name.items()
+        }
+        for size, by_name in samples.items()
+    }
 
 
 async def reset_postgres(url: str) -> None:
+    """An empty database at ``url`` (created when missing; its public schema dropped and recreated)."""
+    target = make_url(url)
+    admin = Database(target.set(database="postgres").render_as_string(hide_password=False))
+    async with admin.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as conn:
+        query = text("SELECT 1 FROM pg_database WHERE datname = :n")
+        if not await conn.scalar(query, {"n": target.database}):
+            await conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    await admin.dispose()
     db = Database(url)
     async with db.engine.begin() as conn:
         await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
@@ -147,25 +168,31 @@ async def reset_postgres(url: str) -> None:
     await db.dispose()
 
 
-async def one_size(url: str, size: int, repeat: int, probe: int) -> dict[str, Any]:
-    dataset = list(resources(size, seed=0))
+async def fill(url: str, size: int) -> tuple[Database, float]:
     if url.startswith("postgresql"):
         await reset_postgres(url)
     db = Database(url)
+    await upgrade_to_head(db.engine)
+    started = time.perf_counter()
+    await bulk_fill(db.engine, list(resources(size, seed=0)))
+    return db, time.perf_counter() - started
+
+
+async def one_database(url_for: Callable[[int], str], sizes: list[int], rounds: int) -> dict[str, Any]:
+    """Every size in a store of its own (``url_for(size)``), searched interleaved; the ratio of the
+    largest to the smallest."""
+    filled = {size: await fill(url_for(size), size) for size in sizes}
     try:
-        await upgrade_to_head(db.engine)
-        started = time.perf_counter()
-        await bulk_fill(db.engine, dataset)
-        fill_s = time.perf_counter() - started
-        timed = await _time(SqlRepository(db), _queries(dataset[:probe]), repeat)
+        probe = list(resources(min(sizes), seed=0))
+        timed = await _time(
+            {size: SqlRepository(db) for size, (db, _) in filled.items()}, _queries(probe), rounds
+        )
     finally:
-        await db.dispose()
-    return {"resources": size, "fill_s": round(fill_s, 1), "searches": timed}
-
-
-async def one_database(url_for: Callable[[int], str], sizes: list[int], repeat: int) -> dict[str, Any]:
-    """Every size on a fresh store (``url_for(size)``), and the ratio of the largest to the smallest."""
-    runs = [await one_size(url_for(size), size, repeat, min(sizes)) for size in sizes]
+        for db, _ in filled.values():
+            await db.dispose()
+    runs = [
+        {"resources": size, "fill_s": round(filled[size][1], 1), "searches": timed[size]} for size in sizes
+    ]
     small, large = runs[0]["searches"], runs[-1]["searches"]
     ratios = {k: round(large[k]["p50_ms"] / small[k]["p50_ms"], 2) for k in small}
     return {
@@ -189,7 +216,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         )
     pg_url: str | None = args.postgres_url
     out["postgresql"] = (
-        await one_database(lambda _: pg_url, args.sizes, args.repeat)
+        await one_database(
+            lambda size: (
+                make_url(pg_url)
+                .set(database=f"{make_url(pg_url).database}_store_{size}")
+                .render_as_string(hide_password=False)
+            ),
+            args.sizes,
+            args.repeat,
+        )
         if pg_url
         else "skipped: no --postgres-url / MEDQC_BENCH_POSTGRES_URL"
     )
@@ -201,7 +236,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[3_000, 200_000])
-    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--repeat", type=int, default=100, help="rounds (each size searched once a round)")
     parser.add_argument("--postgres-url", default=os.environ.get("MEDQC_BENCH_POSTGRES_URL"))
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import cache, partial
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, not_, null, or_, select
+from sqlalchemy import Column, ColumnElement, Select, Table, and_, false, func, not_, null, or_, select
+from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
 from fhir_ops.errors import BadRequest
 from fhir_ops.search.dates import parse_range
@@ -15,6 +18,18 @@ from fhir_ops.search.indexer import fold_string
 from fhir_ops.search.parameters import RESULT_PARAMETERS, SearchParam, params_for, supported_types
 from fhir_ops.search.subsetting import parse_elements, parse_summary
 from fhir_ops.store.tables import ResourceRow, SearchIndexRow
+
+#: the columns of the search index table, or of an alias of it (a search that joins the index to itself);
+#: Core columns: an ORM alias adapts every attribute it is asked for, a millisecond per search
+IndexRows = ReadOnlyColumnCollection[str, Column[Any]]
+_INDEX: Table = SearchIndexRow.__table__  # type: ignore[assignment]
+
+
+@cache
+def _alias(name: str) -> IndexRows:
+    """The columns of a named alias of the index (made once: building an alias's columns is not free)."""
+    return _INDEX.alias(name).c
+
 
 DATE_PREFIXES = ("eq", "ne", "lt", "le", "gt", "ge", "sa", "eb")
 NUMBER_PREFIXES = (*DATE_PREFIXES, "ap")
@@ -125,9 +140,8 @@ def _number_condition(col: Any, raw: str) -> ColumnElement[bool]:
             return and_(col >= value - margin, col <= value + margin)
 
 
-def _quantity_condition(raw: str) -> ColumnElement[bool]:
+def _quantity_condition(raw: str, si: IndexRows) -> ColumnElement[bool]:
     """``[prefix]number[|system|code]``: the number, and the system and code (or unit) when given."""
-    si = SearchIndexRow
     number, _, rest = raw.partition("|")
     conditions = [_number_condition(si.lo, number)]
     if rest:
@@ -139,12 +153,11 @@ def _quantity_condition(raw: str) -> ColumnElement[bool]:
     return and_(*conditions)
 
 
-def _value_condition(param: SearchParam, modifier: str, raw: str) -> ColumnElement[bool]:
-    si = SearchIndexRow
+def _value_condition(param: SearchParam, modifier: str, raw: str, si: IndexRows) -> ColumnElement[bool]:
     if param.type == "number":
         return _number_condition(si.lo, raw)
     if param.type == "quantity":
-        return _quantity_condition(raw)
+        return _quantity_condition(raw, si)
     if param.type == "token":
         if "|" in raw:
             system, code = raw.split("|", 1)
@@ -214,36 +227,38 @@ def _equality(param: SearchParam, modifier: str, raw: str) -> tuple[str | None, 
     return None
 
 
-def _in_list(values: list[str]) -> ColumnElement[bool]:
-    si = SearchIndexRow
+def _in_list(values: list[str], si: IndexRows) -> ColumnElement[bool]:
     return si.value == values[0] if len(values) == 1 else si.value.in_(values)
 
 
-def _values_condition(param: SearchParam, modifier: str, values: list[str]) -> ColumnElement[bool]:
+def _values_condition(
+    param: SearchParam, modifier: str, values: list[str], si: IndexRows
+) -> ColumnElement[bool]:
     """Any of ``values`` (the comma-separated values of one parameter): equalities grouped into one
     ``IN`` list per system (an index range each, whatever the number of values), the rest OR-ed."""
-    si = SearchIndexRow
     by_system: dict[str | None, list[str]] = {}
     others: list[ColumnElement[bool]] = []
     for raw in values:
         equal = _equality(param, modifier, raw)
         if equal is None:
-            others.append(_value_condition(param, modifier, raw))
+            others.append(_value_condition(param, modifier, raw, si))
         elif equal[1] not in (listed := by_system.setdefault(equal[0], [])):
             listed.append(equal[1])
     conditions = [
-        _in_list(listed)
+        _in_list(listed, si)
         if system == _ANY_SYSTEM
-        else and_(si.system.is_(None) if system is None else si.system == system, _in_list(listed))
+        else and_(si.system.is_(None) if system is None else si.system == system, _in_list(listed, si))
         for system, listed in by_system.items()
     ]
     conditions += others
     return conditions[0] if len(conditions) == 1 else or_(*conditions)
 
 
-def _index_condition(resource_type: str, param: SearchParam, modifier: str, raw: str) -> ColumnElement[bool]:
-    """The index rows of ``resource_type`` with a value of ``param`` matching ``raw`` (ignoring ``:not``,
-    which the caller applies)."""
+def _index_condition(
+    resource_type: str, param: SearchParam, modifier: str, raw: str, si: IndexRows = _INDEX.c
+) -> ColumnElement[bool]:
+    """The index rows (of ``si``: the table, or an alias of it) of ``resource_type`` with a value of
+    ``param`` matching ``raw`` (ignoring ``:not``, which the caller applies)."""
     values = [v for v in raw.split(",") if v != ""]
     if not values:
         raise BadRequest(f"Search parameter '{param.name}' has no value")
@@ -251,9 +266,9 @@ def _index_condition(resource_type: str, param: SearchParam, modifier: str, raw:
         values = [v if "/" in v else f"{modifier}/{v}" for v in values]
         modifier = ""
     return and_(
-        SearchIndexRow.resource_type == resource_type,
-        SearchIndexRow.param == param.name,
-        _values_condition(param, modifier, values),
+        si.resource_type == resource_type,
+        si.param == param.name,
+        _values_condition(param, modifier, values, si),
     )
 
 
@@ -272,7 +287,9 @@ class Lookup:
     """One parameter a search answers from the index (``:not`` excepted): the index rows that match."""
 
     kind: str
+    #: the matching rows of the index table, and how to say the same of an alias of it
     rows: ColumnElement[bool]
+    rows_of: Callable[[IndexRows], ColumnElement[bool]]
 
     def driving(self) -> ColumnElement[bool]:
         """The resources listed by the index rows: the search starts from them."""
@@ -284,6 +301,21 @@ class Lookup:
         return (
             select(SearchIndexRow.pk).where(self.rows, SearchIndexRow.resource_id == ResourceRow.id).exists()
         )
+
+    def driving_checked(self, checks: list[Lookup]) -> ColumnElement[bool]:
+        """:meth:`driving`, with the ``checks`` applied to the driving index rows themselves: a candidate
+        is dropped by index probes before its resource row is read (``Observation?patient&code`` reads
+        the rows of the patient's few matches, not of every Observation of the patient)."""
+        if not checks:
+            return self.driving()
+        driver = _alias("driver")
+        probes = []
+        for n, check in enumerate(checks):
+            probe = _alias(f"probe{n}")
+            probes.append(
+                select(probe.pk).where(check.rows_of(probe), probe.resource_id == driver.resource_id).exists()
+            )
+        return ResourceRow.id.in_(select(driver.resource_id).where(self.rows_of(driver), *probes))
 
 
 def _matching_ids(resource_type: str, param: SearchParam, modifier: str, raw: str) -> Select[str]:
@@ -478,7 +510,8 @@ def plan_search(
         if modifier == "not":
             plan.filters.append(_param_filter(resource_type, param, modifier, raw))
         else:
-            plan.lookups.append(Lookup(param.type, _index_condition(resource_type, param, modifier, raw)))
+            rows_of = partial(_index_condition, resource_type, param, modifier, raw)
+            plan.lookups.append(Lookup(param.type, rows_of(_INDEX.c), rows_of))
     return plan
 
 
@@ -547,16 +580,18 @@ def _matching(plan: SearchPlan) -> list[ColumnElement[bool]]:
     would be read whole for every search."""
     lookups = plan.lookups
     driver = min(range(len(lookups)), key=lambda i: _DRIVER_RANK.get(lookups[i].kind, 3), default=-1)
+    checked = [lookup for i, lookup in enumerate(lookups) if i != driver]
     return [
         ResourceRow.resource_type == plan.resource_type,
         ResourceRow.deleted.is_(False),
         *plan.filters,
-        *(lookup.driving() if i == driver else lookup.checking() for i, lookup in enumerate(lookups)),
+        *([lookups[driver].driving_checked(checked)] if lookups else []),
     ]
 
 
-def count_query(plan: SearchPlan) -> Select[int]:
-    return select(func.count()).select_from(select(ResourceRow.id).where(*_matching(plan)).subquery())
+def count_query(plan: SearchPlan, matching: list[ColumnElement[bool]] | None = None) -> Select[int]:
+    matching = _matching(plan) if matching is None else matching
+    return select(func.count()).select_from(select(ResourceRow.id).where(*matching).subquery())
 
 
 def page_query(plan: SearchPlan) -> Select[str, str, int | None]:
@@ -565,8 +600,9 @@ def page_query(plan: SearchPlan) -> Select[str, str, int | None]:
 
     With ``_total=none`` one row more than the page is read, so the caller knows whether a next page
     exists without counting."""
-    total: Any = count_query(plan).scalar_subquery() if plan.total == "accurate" else null()
-    query = select(ResourceRow.id, ResourceRow.content, total.label("total")).where(*_matching(plan))
+    matching = _matching(plan)
+    total: Any = count_query(plan, matching).scalar_subquery() if plan.total == "accurate" else null()
+    query = select(ResourceRow.id, ResourceRow.content, total.label("total")).where(*matching)
     return ordered(plan, query, extra=plan.total != "accurate")
 
 
