@@ -13,7 +13,6 @@ from measures.engine import (
     CqlCalculationError,
     CqlEngine,
     CqlTimeoutError,
-    PatientResult,
     calculate_measure,
 )
 from measures.engine.calculate import Engine
@@ -21,7 +20,7 @@ from measures.library_resolver import split_canonical
 from measures.measure_bundle import MeasureBundle, build_measure_bundle
 from measures.patient_data import CHUNK, stream_bundles, subject_patient_ids
 from measures.period import Period, parse_period
-from measures.report import ReportType, build_measure_report
+from measures.report import ReportTally, ReportType, tallied_report
 
 REPORT_TYPES: dict[str, ReportType] = {
     "subject": "individual",
@@ -101,10 +100,15 @@ async def evaluate_measure(
     prepared = await build_measure_bundle(repo, measure, engine=cql)
     by_candidates = subject is None and candidates is not None
     patient_ids = list(candidates or []) if by_candidates else await subject_patient_ids(repo, subject)
-    results = await run_measure(
+    report_subject = subject if fhir_type == "individual" else None
+    if report_subject and "/" not in report_subject:
+        report_subject = f"Patient/{report_subject}"
+    tally = ReportTally(measure, fhir_type)
+    await run_measure(
         repo,
         prepared,
         patient_ids,
+        tally,
         period=period,
         include_evaluated=fhir_type == "individual",
         cql=cql,
@@ -112,23 +116,14 @@ async def evaluate_measure(
         chunk=chunk,
         skip_missing=by_candidates,
     )
-    report_subject = subject if fhir_type == "individual" else None
-    if report_subject and "/" not in report_subject:
-        report_subject = f"Patient/{report_subject}"
-    return build_measure_report(
-        measure,
-        results,
-        period=period,
-        report_type=fhir_type,
-        subject=report_subject,
-        warnings=prepared.warnings,
-    )
+    return tallied_report(tally, period=period, subject=report_subject, warnings=prepared.warnings)
 
 
 async def run_measure(
     repo: ResourceRepository,
     prepared: MeasureBundle,
     patient_ids: list[str],
+    tally: ReportTally,
     *,
     period: Period,
     include_evaluated: bool,
@@ -136,10 +131,10 @@ async def run_measure(
     engine: Engine = "prepared",
     chunk: int = CHUNK,
     skip_missing: bool = False,
-) -> list[PatientResult]:
-    """The engine's results for ``patient_ids``, gathered and evaluated ``chunk`` patients at a time;
-    the next chunk is gathered from the store while the engine (another process) evaluates this one."""
-    results: list[PatientResult] = []
+) -> None:
+    """The engine's results for ``patient_ids`` added to ``tally``, gathered and evaluated ``chunk``
+    patients at a time (the next chunk is gathered from the store while the engine, another process,
+    evaluates this one): memory follows the chunk and the report, not the population."""
     measure_id = prepared.measure.get("id")
     chunks = stream_bundles(repo, patient_ids, prepared.data_types, chunk=chunk, skip_missing=skip_missing)
     pending: asyncio.Future[list[dict[str, Any]] | None] = asyncio.ensure_future(anext(chunks, None))
@@ -147,7 +142,7 @@ async def run_measure(
         while (bundles := await pending) is not None:
             pending = asyncio.ensure_future(anext(chunks, None))
             try:
-                results += await calculate_measure(
+                results = await calculate_measure(
                     prepared.bundle,
                     bundles,
                     period_start=period.fqm_start(),
@@ -161,10 +156,10 @@ async def run_measure(
                 raise BusinessRuleViolation(f"Measure/{measure_id}: {exc.describe()}") from exc
             except (CqlTimeoutError, CqlBusyError) as exc:
                 raise ServiceUnavailable(f"Measure/{measure_id}: {exc.describe()}") from exc
+            tally.add(results)
     finally:
         if not pending.done():
             pending.cancel()
             with contextlib.suppress(asyncio.CancelledError, FhirError):
                 await pending
         await chunks.aclose()
-    return results

@@ -287,6 +287,41 @@ def _stratifier_entries(tally: _GroupTally) -> list[dict[str, Any]]:
     return out
 
 
+class ReportTally:
+    """What a MeasureReport needs of the engine's results, added a chunk at a time: the population
+    tallies per group, the initial-population patients, and (summary) their supplemental data or
+    (individual) the patient's results. A population's results need not be held whole: memory follows
+    the report, not the population."""
+
+    def __init__(self, measure: dict[str, Any], report_type: ReportType) -> None:
+        self.measure = measure
+        self.report_type = report_type
+        self.groups = [_GroupTally(measure, group) for group in measure.get("group", [])]
+        self.ip_patients: set[str] = set()
+        #: individual: the patient's results; summary: the supplemental data of initial-population patients
+        self.kept: list[PatientResult] = []
+
+    def add(self, results: Iterable[PatientResult]) -> None:
+        sdes = bool(self.measure.get("supplementalData"))
+        for result in results:
+            in_ip = False
+            for group in result.groups:
+                if 0 <= group.group_index < len(self.groups):
+                    self.groups[group.group_index].add(result.patient_id, group)
+                in_ip = in_ip or any(
+                    r.result and r.population_type == "initial-population" for r in group.population_results
+                )
+            if in_ip:
+                self.ip_patients.add(result.patient_id)
+            if self.report_type == "individual":
+                self.kept.append(result)
+            elif in_ip and sdes and result.supplemental_data:
+                kept = PatientResult.model_construct(
+                    patient_id=result.patient_id, groups=[], supplemental_data=result.supplemental_data
+                )
+                self.kept.append(kept)
+
+
 def build_measure_report(
     measure: dict[str, Any],
     results: list[PatientResult],
@@ -296,40 +331,43 @@ def build_measure_report(
     subject: str | None = None,
     warnings: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """One MeasureReport for ``results`` (one patient for ``individual``), validated with R4B.
+    """One MeasureReport for ``results`` (one patient for ``individual``), validated with R4B."""
+    tally = ReportTally(measure, report_type)
+    tally.add(results)
+    return tallied_report(tally, period=period, subject=subject, warnings=warnings)
+
+
+def tallied_report(
+    tally: ReportTally, *, period: Period, subject: str | None = None, warnings: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The MeasureReport of what ``tally`` added, validated with R4B.
 
     ``warnings`` go in a contained OperationOutcome (``#outcome``) the report's
     ``evaluation-outcome`` extension points at."""
+    measure, report_type, results = tally.measure, tally.report_type, tally.kept
     contained: list[dict[str, Any]] = []
     groups_out = []
-    ip_patients: set[str] = set()
-    for index, measure_group in enumerate(measure.get("group", [])):
-        tally = _GroupTally(measure, measure_group)
-        for result in results:
-            for group in result.groups:
-                if group.group_index == index:
-                    tally.add(result.patient_id, group)
-                    if any(
-                        r.result and r.population_type == "initial-population"
-                        for r in group.population_results
-                    ):
-                        ip_patients.add(result.patient_id)
+    for index, (measure_group, group_tally) in enumerate(
+        zip(measure.get("group", []), tally.groups, strict=True)
+    ):
         lists = None
         if report_type == "subject-list":
             lists = {}
-            for pop in tally.pops:
-                members = tally.total.members.get(pop.index)
+            for pop in group_tally.pops:
+                members = group_tally.total.members.get(pop.index)
                 if members:
                     list_id = f"group-{index + 1}-{pop.code}-{pop.index + 1}"
                     lists[pop.index] = list_id
                     contained.append(_subject_list(list_id, sorted(set(members))))
-        group_out: dict[str, Any] = {"population": _population_entries(tally, tally.total, lists=lists)}
+        group_out: dict[str, Any] = {
+            "population": _population_entries(group_tally, group_tally.total, lists=lists)
+        }
         if measure_group.get("id"):
             group_out["id"] = measure_group["id"]
         if measure_group.get("code"):
             group_out["code"] = measure_group["code"]
-        _with_score(group_out, tally.score(tally.total))
-        stratifiers = _stratifier_entries(tally)
+        _with_score(group_out, group_tally.score(group_tally.total))
+        stratifiers = _stratifier_entries(group_tally)
         if stratifiers:
             group_out["stratifier"] = stratifiers
         groups_out.append(group_out)
@@ -355,9 +393,7 @@ def build_measure_report(
         evaluated += sde_refs
         contained += sde_obs
     else:
-        sde_refs, sde_obs = _summary_supplemental(
-            measure, [r for r in results if r.patient_id in ip_patients]
-        )
+        sde_refs, sde_obs = _summary_supplemental(measure, results)
         evaluated += sde_refs
         contained += sde_obs
     if warnings:
