@@ -23,7 +23,7 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -47,9 +47,10 @@ PUMP_BATCH = 50
 class Launcher(Protocol):
     """Hands durable steps to the workflow engine (agents.orchestration.temporal_link)."""
 
-    async def launch(self, run: RunRecord, steps: list[str]) -> None:
-        """Start the run's workflow (idempotent: an already started run is left alone); raises when the
-        engine cannot be reached within its deadline."""
+    async def launch(self, run: RunRecord, steps: list[str], done: Sequence[StepRecord] = ()) -> None:
+        """Start the run's workflow (idempotent: an already started run is left alone), ``done`` the steps
+        that ran before it (shown with the workflow); raises when the engine cannot be reached within its
+        deadline."""
         ...
 
     async def wait(self, run: RunRecord, timeout_s: float) -> None:
@@ -168,7 +169,7 @@ class Orchestrator:
         if launcher is not None:
             await self.audit.begin(run, rows, outbox=True, settle_s=SETTLE_S)
             try:
-                await launcher.launch(run, durable)
+                await launcher.launch(run, durable, rows)
             except Exception as exc:
                 DISPATCH.labels("deferred").inc()
                 log.warning("Temporal unreachable: running in-process", extra={"error": type(exc).__name__})
@@ -206,23 +207,23 @@ class Orchestrator:
         if temporal_up or in_process:
             # after the answer (the committed outbox row keeps the work): the workflow is started, or
             # without Temporal the steps run in-process
-            self._dispatch(run, durable)
+            self._dispatch(run, durable, rows)
         else:
             DISPATCH.labels("deferred").inc()  # Temporal is down: the outbox row waits for the pump
         HANDOVER.observe(time.perf_counter() - began)
 
-    def _dispatch(self, run: RunRecord, durable: list[str]) -> None:
+    def _dispatch(self, run: RunRecord, durable: list[str], done: list[StepRecord]) -> None:
         self._active.add(run.run_id)
-        task = asyncio.get_running_loop().create_task(self._deliver(run, durable))
+        task = asyncio.get_running_loop().create_task(self._deliver(run, durable, done))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _deliver(self, run: RunRecord, durable: list[str]) -> None:
+    async def _deliver(self, run: RunRecord, durable: list[str], done: list[StepRecord]) -> None:
         """Start the workflow (or run in-process without Temporal), then clear the outbox row; on failure
         the row stays for :meth:`pump`."""
         try:
             if self.launcher is not None:
-                await self.launcher.launch(run, durable)
+                await self.launcher.launch(run, durable, done)
                 DISPATCH.labels("started").inc()
             elif self.expect_temporal:
                 raise TemporalUnavailable("no Temporal connection yet")
@@ -371,7 +372,8 @@ class Orchestrator:
                 continue
             durable = [n for n in recorded.steps if RUNS[recorded.kind].step(n).durable]
             self._active.add(run_id)
-            await self._deliver(recorded, durable)
+            done = [r for r in await self.audit.steps(run_id) if r.step not in durable]
+            await self._deliver(recorded, durable, done)
             handed += 1
         OUTBOX.set(await self.audit.pending())
         return handed

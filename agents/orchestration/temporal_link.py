@@ -9,7 +9,7 @@ retries it on the next worker, which finds the run's inputs and the earlier step
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -19,7 +19,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from agents.orchestration.audit import RunRecord
+from agents.orchestration.audit import RunRecord, StepRecord
 from agents.orchestration.graph import RUNS
 from agents.orchestration.runner import Orchestrator
 from agents.orchestration.workflow import RunWorkflow
@@ -38,7 +38,7 @@ class TemporalLauncher:
         self.task_queue = task_queue
         self.start_timeout_s = start_timeout_s
 
-    async def launch(self, run: RunRecord, steps: list[str]) -> None:
+    async def launch(self, run: RunRecord, steps: list[str], done: Sequence[StepRecord] = ()) -> None:
         await asyncio.wait_for(
             self.client.start_workflow(
                 WORKFLOW,
@@ -48,6 +48,7 @@ class TemporalLauncher:
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 memo={"trace_id": run.trace_id, "kind": run.kind},
                 static_summary=f"{run.kind} · trace {run.trace_id}",
+                static_details=step_details(run, done),
                 rpc_timeout=timedelta(seconds=self.start_timeout_s),
             ),
             self.start_timeout_s,
@@ -56,6 +57,27 @@ class TemporalLauncher:
     async def wait(self, run: RunRecord, timeout_s: float) -> None:
         handle = self.client.get_workflow_handle(workflow_id_of(run.run_id))
         await asyncio.wait_for(handle.result(), timeout_s)
+
+
+def step_details(run: RunRecord, done: Sequence[StepRecord]) -> str:
+    """The run's steps for Temporal's UI (markdown): those that ran before the workflow started — inline,
+    in the caller — with status and duration; the durable ones follow as the workflow's activities.
+    Digests and versions only, no patient data."""
+    lines = [
+        f"run `{run.run_id}` · trace `{run.trace_id}`",
+        "",
+        "| step | where | status | ms | output digest |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r.step} | {r.where} | {r.status} | {r.duration_ms:.1f} | `{r.output_digest or '-'}` |"
+        for r in done
+    ]
+    lines += [
+        f"| {name} | activity | below | | |" for name in run.steps if name not in {r.step for r in done}
+    ]
+    versions = " · ".join(f"{k} `{v}`" for k, v in sorted(run.versions.items()))
+    return "\n".join([*lines, "", f"versions: {versions}"])
 
 
 @asynccontextmanager

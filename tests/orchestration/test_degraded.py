@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import text
 
-from agents.orchestration.audit import RunRecord
+from agents.orchestration.audit import RunRecord, StepRecord
 from agents.orchestration.runs import encounter_discharge
 from agents.orchestration.telemetry import DISPATCH
 from medqc.services import Services
@@ -18,7 +20,7 @@ class Unreachable:
     def __init__(self) -> None:
         self.calls = 0
 
-    async def launch(self, run: RunRecord, steps: list[str]) -> None:
+    async def launch(self, run: RunRecord, steps: list[str], done: Sequence[StepRecord] = ()) -> None:
         self.calls += 1
         raise ConnectionRefusedError("temporal is down")
 

@@ -80,6 +80,11 @@ async def _history(address: str, run_id: str) -> WorkflowHistory:
     return await client.get_workflow_handle(workflow_id(run_id)).fetch_history()
 
 
+async def _details(address: str, run_id: str) -> str | None:
+    client = await Client.connect(address)
+    return await (await client.get_workflow_handle(workflow_id(run_id)).describe()).static_details()
+
+
 def _traceparent() -> tuple[str, dict[str, str]]:
     trace = secrets.token_hex(16)
     return trace, {"traceparent": f"00-{trace}-{secrets.token_hex(8)}-01"}
@@ -111,6 +116,11 @@ def test_hook_and_qc_evaluate_run_as_workflows(temporal_address: str, tmp_path: 
             "store": "temporal",  # the demo stay names one disease: nothing is deferred, no empty steps
         }
         assert activities == [("store", 1)]
+        # the steps that ran before the workflow are shown with it in Temporal's UI
+        details = asyncio.run(_details(temporal_address, run.run_id)) or ""
+        for step in ("context", "facts", "rules", "reports", "answer"):
+            assert f"| {step} | inline | ok |" in details
+        assert "| store | activity |" in details
         # the worker runs the workflow unsandboxed; replayed in Temporal's sandbox, its recorded history
         # gives the same commands (the workflow is deterministic)
         asyncio.run(
