@@ -22,10 +22,12 @@ BENCHES: list[tuple[str, list[str]]] = [
     ("measures", ["bench/bench_measures.py"]),
     ("ecqm", ["bench/bench_ecqm.py"]),
     ("cds", ["bench/bench_cds.py"]),
+    ("orchestration", ["bench/bench_orchestration.py"]),
     ("hook-store", ["bench/bench_hook_store.py"]),
     ("hook-long", ["bench/bench_hook_long.py"]),
     ("load", ["bench/bench_load.py"]),
-    ("indicators", ["bench/bench_indicators.py"]),
+    ("indicators", ["bench/bench_indicators.py", "--stays", "10000"]),
+    ("cql-population", ["bench/bench_cql_population.py"]),
     ("population", ["bench/bench_population.py"]),
 ]
 
