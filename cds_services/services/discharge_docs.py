@@ -12,6 +12,7 @@ from agents.cdi.review import gaps
 from agents.drafting.document import document_reference, draft_id
 from agents.drafting.drafter import draft_summary
 from agents.drafting.sections import record_sections
+from agents.icd.suggest import Suggestion as IcdSuggestion
 from agents.icd.suggest import suggest
 from agents.operations.icd_suggest import condition
 from cds_services.cards import OVERRIDE_REASONS, CardContext, links_for, md_escape, truncate
@@ -33,8 +34,9 @@ def _issued(card: Card, key: str, encounter_id: str) -> IssuedCard:
     return IssuedCard(card=card, indicator_key=key, encounter_id=encounter_id, suggestion_ids=ids)
 
 
-def draft_card(record: EncounterRecord, ctx: CardContext, encounter_id: str) -> Card:
-    icd = suggest(record, index_for(load_table()))
+def draft_card(
+    record: EncounterRecord, ctx: CardContext, encounter_id: str, icd: list[IcdSuggestion]
+) -> Card:
     draft = draft_summary(record, icd)
     doc = document_reference(draft, record, resource_id=draft_id(encounter_id))
     missing = f"；未填写：{'、'.join(draft.missing)}" if draft.missing else ""
@@ -79,10 +81,8 @@ def cdi_cards(record: EncounterRecord) -> list[tuple[Card, str]]:
     return out
 
 
-def icd_card(record: EncounterRecord) -> Card | None:
-    suggestions = [
-        s for s in suggest(record, index_for(load_table())) if s.role == "secondary" or s.rank == 1
-    ]
+def icd_card(record: EncounterRecord, icd: list[IcdSuggestion]) -> Card | None:
+    suggestions = [s for s in icd if s.role == "secondary" or s.rank == 1]
     if not suggestions:
         return None
     return Card(
@@ -111,9 +111,10 @@ def icd_card(record: EncounterRecord) -> Card | None:
 
 
 def _cards(record: EncounterRecord, ctx: CardContext, encounter_id: str) -> list[IssuedCard]:
-    issued = [_issued(draft_card(record, ctx, encounter_id), "docs:draft", encounter_id)]
+    icd = suggest(record, index_for(load_table()))  # the draft's diagnoses and the ICD card's, read once
+    issued = [_issued(draft_card(record, ctx, encounter_id, icd), "docs:draft", encounter_id)]
     issued += [_issued(card, f"cdi:{key}", encounter_id) for card, key in cdi_cards(record)]
-    if (card := icd_card(record)) is not None:
+    if (card := icd_card(record, icd)) is not None:
         issued.append(_issued(card, "docs:icd", encounter_id))
     return issued
 
