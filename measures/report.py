@@ -289,15 +289,14 @@ def _stratifier_entries(tally: _GroupTally) -> list[dict[str, Any]]:
 
 class ReportTally:
     """What a MeasureReport needs of the engine's results, added a chunk at a time: the population
-    tallies per group, the initial-population patients, and (summary) their supplemental data or
-    (individual) the patient's results. A population's results need not be held whole: memory follows
+    tallies per group and (summary) the supplemental data of initial-population patients or (individual)
+    the patient's results. A population's results need not be held whole: memory follows
     the report, not the population."""
 
     def __init__(self, measure: dict[str, Any], report_type: ReportType) -> None:
         self.measure = measure
         self.report_type = report_type
         self.groups = [_GroupTally(measure, group) for group in measure.get("group", [])]
-        self.ip_patients: set[str] = set()
         #: individual: the patient's results; summary: the supplemental data of initial-population patients
         self.kept: list[PatientResult] = []
 
@@ -311,8 +310,6 @@ class ReportTally:
                 in_ip = in_ip or any(
                     r.result and r.population_type == "initial-population" for r in group.population_results
                 )
-            if in_ip:
-                self.ip_patients.add(result.patient_id)
             if self.report_type == "individual":
                 self.kept.append(result)
             elif in_ip and sdes and result.supplemental_data:

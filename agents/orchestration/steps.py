@@ -231,11 +231,10 @@ async def report(env: StepEnv) -> StepResult:
     if env.args.get("pending") == "yes":  # the hook's answer: what it could not settle is pending
         deferred = list(env.outputs["context"].get("deferred") or [])
         if env.outputs["context"].get("partial"):  # unread notes could still change a failing result
-            kept = [(v, o) for v, o in zip(verified, outcomes, strict=True) if _settled(o)]
-            deferred = [
-                v.spec.id for v, o in zip(verified, outcomes, strict=True) if not _settled(o)
-            ] + deferred
-            verified, outcomes = [v for v, _ in kept], [o for _, o in kept]
+            judged = list(zip(verified, outcomes, strict=True))
+            deferred = [v.spec.id for v, o in judged if not _settled(o)] + deferred
+            verified = [v for v, o in judged if _settled(o)]
+            outcomes = [o for o in outcomes if _settled(o)]
     bundle = report_bundle(
         record,
         verified,

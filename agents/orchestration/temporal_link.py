@@ -73,9 +73,8 @@ def step_details(run: RunRecord, done: Sequence[StepRecord]) -> str:
         f"| {r.step} | {r.where} | {r.status} | {r.duration_ms:.1f} | `{r.output_digest or '-'}` |"
         for r in done
     ]
-    lines += [
-        f"| {name} | activity | below | | |" for name in run.steps if name not in {r.step for r in done}
-    ]
+    ran = {r.step for r in done}
+    lines += [f"| {name} | activity | below | | |" for name in run.steps if name not in ran]
     versions = " · ".join(f"{k} `{v}`" for k, v in sorted(run.versions.items()))
     return "\n".join([*lines, "", f"versions: {versions}"])
 

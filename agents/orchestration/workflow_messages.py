@@ -1,8 +1,7 @@
 """What the run workflow and its activities exchange: ids only, never patient data.
 
-A module of its own so that Temporal's workflow sandbox passes it through: the sandbox re-executes the
-workflow's module for every workflow it starts, and re-creating these dataclasses each time was a tenth of
-a loaded hook's CPU.
+A module of its own so that Temporal's workflow sandbox (in which tests replay the workflow's histories)
+passes it through instead of re-executing it with the workflow's module for every workflow.
 """
 
 from __future__ import annotations

@@ -295,13 +295,6 @@ class Lookup:
         """The resources listed by the index rows: the search starts from them."""
         return ResourceRow.id.in_(select(SearchIndexRow.resource_id).where(self.rows))
 
-    def checking(self) -> ColumnElement[bool]:
-        """A check per candidate resource: one probe of ``ix_fhir_search_resource``, so a common value
-        (a code every patient has) costs the candidates' count, not its own number of rows."""
-        return (
-            select(SearchIndexRow.pk).where(self.rows, SearchIndexRow.resource_id == ResourceRow.id).exists()
-        )
-
     def driving_checked(self, checks: list[Lookup]) -> ColumnElement[bool]:
         """:meth:`driving`, with the ``checks`` applied to the driving index rows themselves: a candidate
         is dropped by index probes before its resource row is read (``Observation?patient&code`` reads
@@ -576,8 +569,8 @@ def base_query(plan: SearchPlan) -> Select[str, str]:
 
 def _matching(plan: SearchPlan) -> list[ColumnElement[bool]]:
     """The conditions of a match: the most selective-looking lookup lists candidates (an ``IN``), the
-    others check each candidate (``EXISTS``): without statistics (SQLite) an ``IN`` of a common code
-    would be read whole for every search."""
+    others check each candidate's index rows (``EXISTS``, see :meth:`Lookup.driving_checked`): without
+    statistics (SQLite) an ``IN`` of a common code would be read whole for every search."""
     lookups = plan.lookups
     driver = min(range(len(lookups)), key=lambda i: _DRIVER_RANK.get(lookups[i].kind, 3), default=-1)
     checked = [lookup for i, lookup in enumerate(lookups) if i != driver]

@@ -27,9 +27,9 @@ class Database:
         server and answered 503); SQLite runs in-process and has no such knob."""
         self.url = url
         parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        if self.is_sqlite and not self.in_memory(url):
+            Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
         kwargs: dict[str, object] = {}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}

@@ -4,6 +4,7 @@ record shows them judged."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from agents.orchestration.runs import encounter_discharge
@@ -41,16 +42,7 @@ def _statuses(bundle: dict[str, Any]) -> dict[str, str]:
 
 async def test_the_first_disease_now_the_rest_pending_then_judged(services: Services) -> None:
     resources = _record_resources()
-    await services.repo.transaction(
-        {
-            "resourceType": "Bundle",
-            "type": "transaction",
-            "entry": [
-                {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
-                for r in resources
-            ],
-        }
-    )
+    await _stored(services, resources)
     record = record_from_resources(resources, "e-budget")
     first = await encounter_discharge(services.orchestrator, record, inline_diseases=1)
     statuses = _statuses(first)
@@ -98,8 +90,6 @@ def _long_stay(encounter: str) -> list[dict[str, Any]]:
 
 
 def _b64(text: str) -> str:
-    import base64
-
     return base64.b64encode(text.encode()).decode()
 
 
