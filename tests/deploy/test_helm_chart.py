@@ -89,7 +89,7 @@ def test_configuration_comes_from_secrets_and_the_config_map(
     assert config["MEDQC_TEMPORAL_ADDRESS"]
     assert config["MEDQC_LLM_BASE_URL"].startswith("http://medqc-vllm")
     assert (
-        one(docs, "PodDisruptionBudget")["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"]
+        one(docs, "PodDisruptionBudget", "medqc")["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"]
         == "medqc"
     )
     assert (
@@ -150,6 +150,78 @@ def test_service_monitor_scrapes_the_service(track: str, request: pytest.Fixture
     assert all(labels.get(k) == v for k, v in monitor["spec"]["selector"]["matchLabels"].items())
     assert monitor["spec"]["endpoints"][0]["port"] in {p["name"] for p in service["spec"]["ports"]}
     assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
+
+
+def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def pod_labels(docs: list[dict[str, Any]], name: str) -> dict[str, str]:
+    return one(docs, "Deployment", name)["spec"]["template"]["metadata"]["labels"]
+
+
+@pytest.mark.parametrize("track", ["track_a", "track_b"])
+def test_the_temporal_worker_is_a_deployment_of_its_own(track: str, request: pytest.FixtureRequest) -> None:
+    docs = request.getfixturevalue(track)
+    assert one(docs, "ConfigMap", "medqc")["data"]["MEDQC_TEMPORAL_ADDRESS"]
+    deployment = one(docs, "Deployment", "medqc-worker")
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["command"] == ["medqc", "worker"]
+    assert container["image"] == medqc_container(docs)["image"]
+    assert container["envFrom"] == medqc_container(docs)["envFrom"]  # the same ConfigMap and Secret
+    env = {e["name"]: e for e in container["env"]}
+    serve_env = {e["name"]: e for e in medqc_container(docs)["env"]}
+    assert env["MEDQC_DATABASE_URL"] == serve_env["MEDQC_DATABASE_URL"]  # the same database Secret
+    assert "MEDQC_TEMPORAL_WORKER" not in env
+    assert not {"ports", "livenessProbe", "readinessProbe", "startupProbe"} & container.keys()  # no HTTP
+    assert "initContainers" not in pod  # migrations stay with the serve pods
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert "emptyDir" in next(v for v in pod["volumes"] if v["name"] == "var")
+    assert container["resources"]["limits"]["memory"]
+    assert deployment["spec"]["replicas"] >= 1
+    # Serve hands the durable steps to it: no worker child in the HTTP pods.
+    assert serve_env["MEDQC_TEMPORAL_WORKER"] == {"name": "MEDQC_TEMPORAL_WORKER", "value": "off"}
+    # Nothing aimed at the serve pods selects a worker pod, and the worker's PDB selects only workers.
+    worker, serve = pod_labels(docs, "medqc-worker"), pod_labels(docs, "medqc")
+    assert worker["app.kubernetes.io/component"] == "worker"
+    assert selects(deployment["spec"]["selector"]["matchLabels"], worker)
+    assert not selects(deployment["spec"]["selector"]["matchLabels"], serve)
+    assert selects(one(docs, "Service", "medqc")["spec"]["selector"], serve)
+    assert not selects(one(docs, "Service", "medqc")["spec"]["selector"], worker)
+    assert not selects(one(docs, "PodDisruptionBudget", "medqc")["spec"]["selector"]["matchLabels"], worker)
+    assert not selects(one(docs, "ServiceMonitor")["spec"]["selector"]["matchLabels"], worker)
+    worker_pdb = one(docs, "PodDisruptionBudget", "medqc-worker")["spec"]["selector"]["matchLabels"]
+    assert selects(worker_pdb, worker)
+    assert not selects(worker_pdb, serve)
+
+
+def test_track_b_lets_the_worker_reach_what_serve_reaches(track_b: list[dict[str, Any]]) -> None:
+    worker, serve = pod_labels(track_b, "medqc-worker"), pod_labels(track_b, "medqc")
+    deny = one(track_b, "NetworkPolicy", "medqc-default-deny")["spec"]
+    assert selects(deny["podSelector"]["matchLabels"], worker)
+    assert not selects(one(track_b, "NetworkPolicy", "medqc")["spec"]["podSelector"]["matchLabels"], worker)
+    policy = one(track_b, "NetworkPolicy", "medqc-worker")["spec"]
+    assert selects(policy["podSelector"]["matchLabels"], worker)
+    assert not selects(policy["podSelector"]["matchLabels"], serve)
+    assert set(policy["policyTypes"]) == {"Ingress", "Egress"}
+    assert "ingress" not in policy  # it listens on no port
+    assert policy["egress"] == one(track_b, "NetworkPolicy", "medqc")["spec"]["egress"]
+    vllm_from = one(track_b, "NetworkPolicy", "medqc-vllm")["spec"]["ingress"][0]["from"]
+    assert any(selects(peer["podSelector"]["matchLabels"], worker) for peer in vllm_from)
+
+
+@pytest.mark.parametrize("setting", ["temporal.address=", "worker.enabled=false"])
+def test_without_a_worker_deployment_serve_keeps_its_worker_child(setting: str) -> None:
+    docs = render("values-track-b.yaml", extra=("--set", setting))
+    assert [d["metadata"]["name"] for d in kinds(docs, "Deployment")] == ["medqc", "medqc-vllm"]
+    assert "medqc-worker" not in {d["metadata"]["name"] for d in docs}  # no PDB, no NetworkPolicy either
+    assert "MEDQC_TEMPORAL_WORKER" not in {e["name"] for e in medqc_container(docs)["env"]}
+    assert "MEDQC_TEMPORAL_WORKER" not in one(docs, "ConfigMap", "medqc")["data"]  # the default: process
+    vllm_from = one(docs, "NetworkPolicy", "medqc-vllm")["spec"]["ingress"][0]["from"]
+    assert len(vllm_from) == 1
 
 
 def test_postgresql_is_required() -> None:

@@ -22,6 +22,20 @@ app.kubernetes.io/name: {{ include "medqc.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/* The Temporal worker's pods: a name of their own, so the serve selectors (Service, PDB, HPA,
+NetworkPolicy) never pick them. */}}
+{{- define "medqc.workerSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "medqc.name" . }}-worker
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: worker
+{{- end -}}
+
+{{/* "true" when the Temporal worker runs as its own Deployment (worker.enabled and a Temporal address);
+otherwise empty, and each serve pod runs the worker as a child process (MEDQC_TEMPORAL_WORKER=process). */}}
+{{- define "medqc.workerEnabled" -}}
+{{- if and .Values.worker.enabled .Values.temporal.address -}}true{{- end -}}
+{{- end -}}
+
 {{- define "medqc.vllmSelectorLabels" -}}
 app.kubernetes.io/name: {{ include "medqc.name" . }}-vllm
 app.kubernetes.io/instance: {{ .Release.Name }}
@@ -62,4 +76,29 @@ http://{{ include "medqc.fullname" . }}-vllm.{{ .Release.Namespace }}.svc.cluste
       ports:
         - {protocol: TCP, port: {{ .port }}}
 {{- end }}
+{{- end -}}
+
+
+{{/* NetworkPolicy egress of MedQC's pods (serve and the Temporal worker): DNS, then the EMR/FHIR server,
+PostgreSQL and Temporal peers of networkPolicy.egress, and the in-namespace vLLM. */}}
+{{- define "medqc.appEgress" }}
+    - to:
+        - namespaceSelector:
+            matchLabels: {kubernetes.io/metadata.name: kube-system}
+          podSelector:
+            matchLabels: {k8s-app: kube-dns}
+      ports:
+        - {protocol: UDP, port: 53}
+        - {protocol: TCP, port: 53}
+{{- include "medqc.egressPeers" .Values.networkPolicy.egress.fhir }}
+{{- include "medqc.egressPeers" .Values.networkPolicy.egress.postgresql }}
+{{- include "medqc.egressPeers" .Values.networkPolicy.egress.temporal }}
+    {{- if eq .Values.vllm.mode "deployment" }}
+    - to:
+        - podSelector:
+            matchLabels:
+              {{- include "medqc.vllmSelectorLabels" . | nindent 14 }}
+      ports:
+        - {protocol: TCP, port: 8000}
+    {{- end }}
 {{- end -}}
