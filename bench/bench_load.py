@@ -2,7 +2,8 @@
 
 For each backend (SQLite, and PostgreSQL when a URL is given) and each size, a dataset of fresh patients
 (:mod:`bench.datasets`, one transaction Bundle file per patient like a Synthea export) is loaded into an
-empty store by the loader ``medqc load`` runs (:func:`medqc.loader.load_paths`). Then the same resources
+empty store by the loader ``medqc load`` runs (:func:`medqc.loader.load_paths`, with its worker processes:
+``--workers``, default ``MEDQC_LOAD_WORKERS``, one per CPU). Then the same resources
 go into bare tables with no index: their rows only (``type, id, version, lastUpdated, deleted,
 content``: ``executemany`` on SQLite, ``COPY`` on PostgreSQL) — the *bare rate* — and every row the
 store writes (current, version and search-index rows) — the *bare all-rows rate* — and, the fair
@@ -10,7 +11,7 @@ comparison for a loader, the same files parsed and their resource rows inserted 
 (the rows above are prepared before the clock starts). Reports resources/s,
 the ratios and the on-disk size of the store against the bare table. Writes ``bench/results/load.json``.
 
-    python bench/bench_load.py [--sizes 3000,50000] [--database-url postgresql+asyncpg://…/db]
+    python bench/bench_load.py [--sizes 3000,50000] [--database-url postgresql+asyncpg://…/db] [--workers N]
 
 The PostgreSQL database (``--database-url``, else ``MEDQC_TEST_POSTGRES_URL``) is emptied: give it one of
 its own (``createdb``).
@@ -44,6 +45,7 @@ from fhir_ops.store.database import Database  # noqa: E402
 from fhir_ops.store.sql_repository import SqlRepository  # noqa: E402
 from medqc.loader import load_paths  # noqa: E402
 from medqc.migrate import upgrade_to_head  # noqa: E402
+from medqc.settings import Settings  # noqa: E402
 
 Rows = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
 
@@ -179,20 +181,20 @@ async def _store_bytes(db: Database, folder: Path) -> int:
         return int(value or 0)
 
 
-async def _load(url: str, data: Path, folder: Path) -> tuple[float, int, int, list[str]]:
+async def _load(url: str, data: Path, folder: Path, workers: int) -> tuple[float, int, int, list[str]]:
     db = Database(url)
     try:
         await upgrade_to_head(db.engine)
         repo = SqlRepository(db)
         started = time.perf_counter()
-        report = await load_paths(repo, [data])
+        report = await load_paths(repo, [data], workers=workers)
         seconds = time.perf_counter() - started
         return seconds, report.resources, await _store_bytes(db, folder), report.errors[:3]
     finally:
         await db.dispose()
 
 
-async def one(backend: str, url: str, n: int, seed: int) -> dict[str, Any]:
+async def one(backend: str, url: str, n: int, seed: int, workers: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         data = folder / "data"
@@ -202,7 +204,7 @@ async def one(backend: str, url: str, n: int, seed: int) -> dict[str, Any]:
             url = f"sqlite+aiosqlite:///{folder / 'store.sqlite'}"
         else:
             await _empty_postgres(url)
-        load_s, loaded, store_bytes, errors = await _load(url, data, folder)
+        load_s, loaded, store_bytes, errors = await _load(url, data, folder, workers)
         bare = _bare_sqlite(folder, rows) if backend == "sqlite" else await _bare_postgres(url, rows, data)
     rate = loaded / load_s
     bare_rate = n / bare["bare_s"]
@@ -213,6 +215,7 @@ async def one(backend: str, url: str, n: int, seed: int) -> dict[str, Any]:
         "resources": n,
         "files": files,
         "loaded": loaded,
+        "load_workers": workers,
         "errors": errors,
         "load_s": round(load_s, 2),
         "resources_per_s": round(rate),
@@ -229,11 +232,11 @@ async def one(backend: str, url: str, n: int, seed: int) -> dict[str, Any]:
     }
 
 
-async def run(sizes: list[int], postgres_url: str | None, seed: int) -> dict[str, Any]:
+async def run(sizes: list[int], postgres_url: str | None, seed: int, workers: int) -> dict[str, Any]:
     runs = []
     for backend in ["sqlite", "postgres"] if postgres_url else ["sqlite"]:
         for n in sizes:
-            result = await one(backend, postgres_url or "", n, seed)
+            result = await one(backend, postgres_url or "", n, seed, workers)
             print(json.dumps(result), file=sys.stderr)
             runs.append(result)
     return {"benchmark": "load", "target_ratio_to_bare": 0.25, "runs": runs}
@@ -246,10 +249,16 @@ def main() -> None:
     parser.add_argument("--sizes", default="3000,50000", help="dataset sizes (resources), comma-separated")
     parser.add_argument("--database-url", default=os.environ.get("MEDQC_TEST_POSTGRES_URL"))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=Settings().load_workers,
+        help="the loader's worker processes (default: what `medqc load` uses, MEDQC_LOAD_WORKERS)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "load.json")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    result = asyncio.run(run(sizes, args.database_url, args.seed))
+    result = asyncio.run(run(sizes, args.database_url, args.seed, args.workers))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))

@@ -34,7 +34,7 @@ from agents.scale.ray_run import rate_population  # noqa: E402
 from fhir_ops.store.protocol import ResourceRepository  # noqa: E402
 from measures.catalog.loader import spec_for  # noqa: E402
 from measures.period import parse_period  # noqa: E402
-from medqc.loader import as_transaction  # noqa: E402
+from medqc.bundles import as_transaction  # noqa: E402
 from medqc.settings import Settings  # noqa: E402
 
 DEV_NOTES = ROOT.parent / "shared" / "data" / "cmqcic" / "dev.jsonl"

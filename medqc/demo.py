@@ -33,7 +33,8 @@ from rich.table import Table
 
 from cds_services.client_token import ClientIssuer
 from medqc import devkey
-from medqc.loader import as_transaction, iter_files, read_resources
+from medqc.bundles import as_transaction, read_resources
+from medqc.loader import iter_files
 from medqc.report_view import (
     VERDICT_LABEL,
     Verdict,

@@ -3,22 +3,35 @@
 Entries that a Bundle POSTs under a ``urn:uuid:`` fullUrl are stored under that uuid (a PUT), so loading
 the same files twice leaves one copy; references between them are resolved the same way.
 
-Memory stays bounded by the largest ``.json`` file: an ``.ndjson`` file is streamed line by line and
-stored ``chunk`` resources per transaction (each chunk all-or-nothing; a bad line fails its chunk and is
-named in the report), a ``.json`` file is one transaction.
+Each ``.json`` file is one transaction, and an ``.ndjson`` file one transaction per ``chunk`` lines
+(streamed: a bad line fails its chunk and is named in the report); a transaction that fails is reported
+and the rest go on. The work is split by cost (issue 18): worker processes read, parse, validate and
+index each transaction (:mod:`medqc.load_prepare`, as many as ``workers``), while this process writes
+rows. Transactions of plain PUTs are written several files at a time, up to ``chunk`` resources per
+database transaction; if such a group fails, its files are written one by one, so a bad file is still
+reported alone and the others stored. Memory stays bounded: a few transactions in flight per worker.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
+from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import orjson
 
-from fhir_ops.store.protocol import ResourceRepository
+from fhir_ops.errors import FhirError
+from fhir_ops.store.protocol import Resource
+from medqc.load_prepare import Batch, Prepared, prepare_batches
+
+if TYPE_CHECKING:
+    from fhir_ops.store.sql_repository import IndexRow, SqlRepository
 
 
 @dataclass(slots=True)
@@ -39,127 +52,188 @@ def iter_files(paths: list[Path]) -> Iterator[Path]:
             raise FileNotFoundError(path)
 
 
-def read_resources(path: Path) -> list[dict[str, Any]]:
-    """The top-level resources of a file: one JSON resource, or one resource per ndjson line."""
-    raw = path.read_bytes()
-    if path.suffix == ".ndjson":
-        return [orjson.loads(line) for line in raw.splitlines() if line.strip()]
-    return [orjson.loads(raw)]
+def _batches(files: list[Path], chunk: int) -> Iterator[Batch]:
+    """One :class:`Batch` per transaction, in order: each ``.json`` file, each ``chunk`` ndjson lines."""
+    for file_no, path in enumerate(files, 1):
+        if path.suffix != ".ndjson":
+            yield Batch(where=str(path), file_no=file_no, path=str(path))
+            continue
+        with path.open("rb") as fh:
+            lines = (line for line in fh if line.strip())
+            first = 1
+            batch = tuple(islice(lines, chunk))
+            while batch:
+                following = tuple(islice(lines, chunk))
+                where = f"{path} (resources {first}-{first + len(batch) - 1})"
+                yield Batch(where=where, file_no=file_no, lines=batch, ends_file=not following)
+                first += len(batch)
+                batch = following
 
 
-def _plain_writes(bundle: dict[str, Any]) -> bool:
-    """True if every entry just stores a resource (POST Type or PUT Type/id, nothing conditional)."""
-    for entry in bundle.get("entry") or []:
-        request = entry.get("request") or {}
-        method, url = request.get("method"), str(request.get("url", ""))
-        if set(request) - {"method", "url"} or method not in {"POST", "PUT"} or "?" in url or "$" in url:
-            return False
-    return True
+def _tasks(batches: Iterator[Batch], task_bytes: int) -> Iterator[list[Batch]]:
+    """Batches grouped into a worker's unit of work: small files together, up to ``task_bytes``."""
+    task: list[Batch] = []
+    size = 0
+    for batch in batches:
+        task.append(batch)
+        size += Path(batch.path).stat().st_size if batch.path else sum(map(len, batch.lines))
+        if size >= task_bytes:
+            yield task
+            task, size = [], 0
+    if task:
+        yield task
 
 
-def as_transaction(resources: list[dict[str, Any]]) -> dict[str, Any]:
-    """One transaction Bundle that stores ``resources`` (Bundles are unpacked) idempotently.
+@dataclass(slots=True)
+class _Group:
+    """Checked transactions waiting to be written together."""
 
-    A lone transaction/batch Bundle whose entries do more than store resources (conditional writes,
-    deletes, reads) is sent as it is: its own semantics win.
-    """
-    if len(resources) == 1 and resources[0].get("type") in {"transaction", "batch"}:
-        if not _plain_writes(resources[0]):
-            return resources[0]
-    entries: list[dict[str, Any]] = []
-    for resource in resources:
-        if resource.get("resourceType") == "Bundle" and resource.get("type") in {
-            "transaction",
-            "batch",
-            "collection",
-            "searchset",
-        }:
-            entries.extend(_entries_of_bundle(resource))
+    prepared: list[tuple[Prepared, list[Resource]]] = field(default_factory=list)
+    resources: list[Resource] = field(default_factory=list)
+    rows: list[IndexRow] = field(default_factory=list)
+
+    def add(self, prepared: Prepared) -> None:
+        assert prepared.resources is not None
+        assert prepared.rows is not None
+        resources: list[Resource] = orjson.loads(prepared.resources)
+        self.prepared.append((prepared, resources))
+        self.resources.extend(resources)
+        self.rows.extend(prepared.rows)
+
+
+class _Loader:
+    """Writes what the workers prepared, in input order, and keeps the report."""
+
+    def __init__(
+        self, repo: SqlRepository, files: int, chunk: int, progress: Callable[[int, int, int], None] | None
+    ) -> None:
+        self.repo = repo
+        self.files = files
+        self.chunk = chunk
+        self.progress = progress
+        self.report = LoadReport(files=files)
+        self.group = _Group()
+        self.stopped: set[int] = set()  # files whose error ends them
+        self.files_done = 0
+        #: the group being written (one at a time, in order), while the next one is gathered
+        self.writing: asyncio.Task[None] | None = None
+
+    async def take(self, prepared: Prepared) -> None:
+        batch = prepared.batch
+        if batch.file_no in self.stopped:
+            return
+        if prepared.resources is not None:
+            self.group.add(prepared)
+            if len(self.group.resources) >= self.chunk:
+                await self._write_group()
         else:
-            entries.append(_entry_for(resource, None))
-    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+            await self.flush()
+            if prepared.error is not None:
+                self.report.errors.append(prepared.error)
+                if prepared.stops_file:
+                    self.stopped.add(batch.file_no)
+            else:
+                await self._transaction(prepared)
+            self._done(batch, batch.ends_file or batch.file_no in self.stopped)
 
+    async def flush(self) -> None:
+        """Write everything gathered, and wait for it."""
+        await self._write_group()
+        if self.writing is not None:
+            await self.writing
+            self.writing = None
 
-def _entries_of_bundle(bundle: dict[str, Any]) -> list[dict[str, Any]]:
-    out = []
-    for entry in bundle.get("entry") or []:
-        resource = entry.get("resource")
-        if not isinstance(resource, dict):
-            continue
-        request = entry.get("request") or {}
-        if request.get("method") == "DELETE":
-            continue
-        out.append(_entry_for(resource, entry.get("fullUrl")))
-    return out
+    async def _write_group(self) -> None:
+        """Start writing the gathered group once the previous one is written."""
+        if self.writing is not None:
+            await self.writing
+            self.writing = None
+        group, self.group = self.group, _Group()
+        if group.prepared:
+            self.writing = asyncio.create_task(self._write(group))
 
+    async def _write(self, group: _Group) -> None:
+        """The group in one unit of work; on failure, its transactions one by one."""
+        try:
+            await self.repo.store_checked(group.resources, group.rows)
+        except FhirError as exc:
+            if len(group.prepared) == 1:
+                self._failed(group.prepared[0][0], exc)
+            else:  # which transaction failed: each on its own
+                for prepared, resources in group.prepared:
+                    try:
+                        await self.repo.store_checked(resources, prepared.rows)
+                    except FhirError as alone:
+                        self._failed(prepared, alone)
+                    else:
+                        self._stored(resources)
+        else:
+            self._stored(group.resources)
+        last = group.prepared[-1][0].batch
+        self._done(last, last.ends_file)
 
-def _entry_for(resource: dict[str, Any], full_url: str | None) -> dict[str, Any]:
-    rtype = resource.get("resourceType")
-    rid = resource.get("id")
-    if not rid and full_url and full_url.startswith("urn:uuid:"):
-        rid = full_url.removeprefix("urn:uuid:")
-        resource = {**resource, "id": rid}
-    entry: dict[str, Any] = {"resource": resource}
-    if full_url:
-        entry["fullUrl"] = full_url
-    if rid:
-        entry["request"] = {"method": "PUT", "url": f"{rtype}/{rid}"}
-    else:
-        entry["request"] = {"method": "POST", "url": str(rtype)}
-    return entry
+    async def _transaction(self, prepared: Prepared) -> None:
+        bundle = prepared.bundle
+        assert bundle is not None
+        try:
+            response = await self.repo.transaction(bundle)
+        except FhirError as exc:
+            self._failed(prepared, exc)
+            return
+        for entry in bundle["entry"]:
+            rtype = entry["resource"]["resourceType"]
+            self.report.by_type[rtype] = self.report.by_type.get(rtype, 0) + 1
+        self.report.resources += len(response.get("entry") or [])
 
+    def _stored(self, resources: list[Resource]) -> None:
+        for resource in resources:
+            rtype = resource["resourceType"]
+            self.report.by_type[rtype] = self.report.by_type.get(rtype, 0) + 1
+        self.report.resources += len(resources)
 
-def _batches(path: Path, chunk: int) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """``(where, resources)`` per transaction: the whole ``.json`` file, or ``chunk`` ndjson lines."""
-    if path.suffix != ".ndjson":
-        yield str(path), read_resources(path)
-        return
-    with path.open("rb") as fh:
-        lines = (line for line in fh if line.strip())
-        first = 1
-        while batch := list(islice(lines, chunk)):
-            where = f"{path} (resources {first}-{first + len(batch) - 1})"
-            yield where, [orjson.loads(line) for line in batch]
-            first += len(batch)
+    def _failed(self, prepared: Prepared, exc: FhirError) -> None:
+        self.report.errors.append(f"{prepared.batch.where}: {exc.diagnostics}")
+
+    def _done(self, batch: Batch, ends_file: bool) -> None:
+        self.files_done = batch.file_no if ends_file else batch.file_no - 1
+        if self.progress is not None:
+            self.progress(self.files_done, self.files, self.report.resources)
 
 
 async def load_paths(
-    repo: ResourceRepository,
+    repo: SqlRepository,
     paths: list[Path],
     *,
     progress: Callable[[int, int, int], None] | None = None,
     chunk: int = 2000,
+    workers: int = 0,
+    task_bytes: int = 1 << 20,
 ) -> LoadReport:
-    """Load every file (see the module docstring for the transactions); a transaction that fails is
-    reported and the rest go on. ``progress(files_done, files, resources_stored)`` is called after each
-    transaction."""
-    from fhir_ops.errors import FhirError
-
-    report = LoadReport()
+    """Load every file (see the module docstring for the transactions and the workers); a transaction
+    that fails is reported and the rest go on. ``workers`` 0 prepares in this process.
+    ``progress(files_done, files, resources_stored)`` is called after each write."""
     files = list(iter_files(paths))
-    for done, path in enumerate(files, 1):
-        report.files += 1
-        batches = _batches(path, chunk)
-        while True:
-            where = str(path)
-            try:
-                step = next(batches, None)
-                if step is None:
-                    break
-                where, resources = step
-                bundle = as_transaction(resources)
-                response = await repo.transaction(bundle)
-            except (FhirError, orjson.JSONDecodeError, ValueError) as exc:
-                report.errors.append(f"{where}: {getattr(exc, 'diagnostics', None) or exc}")
-                if path.suffix != ".ndjson" or isinstance(exc, orjson.JSONDecodeError):
-                    break
-            else:
-                for entry in bundle["entry"]:
-                    rtype = entry["resource"]["resourceType"]
-                    report.by_type[rtype] = report.by_type.get(rtype, 0) + 1
-                report.resources += len(response.get("entry") or [])
-            if progress is not None:
-                progress(done - 1, len(files), report.resources)
-        if progress is not None:
-            progress(done, len(files), report.resources)
-    return report
+    loader = _Loader(repo, len(files), chunk, progress)
+    tasks = _tasks(_batches(files, chunk), task_bytes)
+    if workers <= 0:
+        for task in tasks:
+            for prepared in prepare_batches(task):
+                await loader.take(prepared)
+    else:
+        loop = asyncio.get_running_loop()
+        context = get_context("forkserver")  # a fresh process forks the workers: no threads inherited
+        context.set_forkserver_preload(["medqc.load_prepare"])
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            pending: deque[asyncio.Future[list[Prepared]]] = deque()
+            for task in tasks:
+                pending.append(loop.run_in_executor(pool, prepare_batches, task))
+                while len(pending) > 4 * workers:  # a few tasks ahead per worker: bounded memory
+                    for prepared in await pending.popleft():
+                        await loader.take(prepared)
+            while pending:
+                for prepared in await pending.popleft():
+                    await loader.take(prepared)
+    await loader.flush()
+    if progress is not None:
+        progress(len(files), len(files), loader.report.resources)
+    return loader.report

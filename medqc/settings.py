@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Literal
 
@@ -76,6 +77,13 @@ class Settings(BaseSettings):
     cql_timeout_s: float = Field(default=300.0, description="per-request timeout of the CQL worker")
     node: str | None = Field(default=None, description="the node binary (default: node on PATH)")
     cql_workers: int = Field(default=2, ge=1, description="CQL worker processes (one per running request)")
+
+    # Bulk load (`medqc load`)
+    load_workers: int = Field(
+        default_factory=lambda: len(os.sched_getaffinity(0)),
+        ge=0,
+        description="processes that parse, validate and index files for `medqc load` (0: none, all in one)",
+    )
 
     # Language model (optional)
     llm_base_url: str | None = None

@@ -14,7 +14,7 @@ from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fhir_ops.errors import BadRequest, Gone, NotFound, PreconditionFailed
-from fhir_ops.search.indexer import index_resource
+from fhir_ops.search.indexer import IndexEntry, index_resource
 from fhir_ops.search.query import count_query, page_query, plan_search
 from fhir_ops.store.bulk import insert_rows, update_rows
 from fhir_ops.store.concurrency import lock_keys, resource_key, translated, with_retry
@@ -390,10 +390,30 @@ class SqlRepository:
                 found[rid] = (version, deleted)
         return found
 
+    async def store_checked(self, resources: list[Resource], rows: list[IndexRow] | None = None) -> int:
+        """Store resources already checked as a transaction's plain PUTs are
+        (:func:`~fhir_ops.store.transaction.plain_writes`: validated, each with its id), in one unit of
+        work, all or nothing; the write hooks of their types run first. ``rows`` are their search-index
+        rows (:func:`search_rows`), when made elsewhere (a bulk load's worker processes). Returns how many
+        were stored."""
+        if any(r["resourceType"] in self.write_hooks for r in resources):
+            rows = None  # a hook may change the resource: index what it returns
+            resources = [
+                await hook(r) if (hook := self.write_hooks.get(r["resourceType"])) else r for r in resources
+            ]
+        keys = [resource_key(r["resourceType"], r["id"]) for r in resources]
+        stored = await self.write(lambda session: self.write_many(session, resources, rows), keys=keys)
+        return len(stored)
+
     async def write_many(
-        self, session: AsyncSession, resources: list[Resource]
+        self,
+        session: AsyncSession,
+        resources: list[Resource],
+        rows: list[IndexRow] | None = None,
     ) -> list[tuple[Resource, bool]]:
-        """Store validated resources (each with its id) as new versions, in bulk.
+        """Store validated resources (each with its id) as new versions, in bulk; ``rows``, when given,
+        are their search-index rows (see :meth:`store_checked`): what is indexed is the content, never
+        the ``meta`` the store sets, so rows made before the write are the rows of the stored version.
 
         Returns each stored resource (with ``meta.versionId``/``lastUpdated``) and whether it was created.
         """
@@ -413,7 +433,7 @@ class SqlRepository:
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
         versions: list[tuple[Any, ...]] = []
-        index_rows: list[tuple[Any, ...]] = []
+        index_rows: list[IndexRow] = list(rows) if rows is not None else []
         results: list[tuple[Resource, bool]] = []
         for resource in resources:
             key = (resource["resourceType"], resource["id"])
@@ -429,18 +449,8 @@ class SqlRepository:
             else:
                 inserts.append((key[0], key[1], version, now, False, content))
             versions.append((key[0], key[1], version, now, False, content))
-            index_rows.extend(
-                (
-                    key[0],
-                    key[1],
-                    e.param,
-                    e.system[:512] if e.system else e.system,
-                    e.value[:512] if e.value else e.value,
-                    e.lo,
-                    e.hi,
-                )
-                for e in index_resource(stored)
-            )
+            if rows is None:
+                index_rows.extend(search_rows(stored))
             results.append((stored, known is None or known[1]))
         for rtype in by_type:
             stale = [rid for (t, rid) in current if t == rtype]
@@ -455,6 +465,28 @@ class SqlRepository:
         await insert_rows(session, _VERSIONS, _ROW_COLUMNS, versions)
         await insert_rows(session, _INDEX, _INDEX_COLUMNS, index_rows)
         return results
+
+
+#: A search-index row: the values of ``_INDEX_COLUMNS``.
+IndexRow = tuple[str, str, str, str | None, str | None, float | None, float | None]
+
+
+def search_rows(resource: Resource) -> list[IndexRow]:
+    """The search-index rows of a resource (with its ``resourceType`` and ``id``)."""
+    rtype, rid = str(resource["resourceType"]), str(resource["id"])
+    return [_row(rtype, rid, e) for e in index_resource(resource)]
+
+
+def _row(rtype: str, rid: str, e: IndexEntry) -> IndexRow:
+    return (
+        rtype,
+        rid,
+        e.param,
+        e.system[:512] if e.system else e.system,
+        e.value[:512] if e.value else e.value,
+        e.lo,
+        e.hi,
+    )
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fhir_ops.errors import BadRequest, FhirError, MethodNotAllowed, PreconditionFailed
 from fhir_ops.store.concurrency import criteria_key, resource_key
 from fhir_ops.store.protocol import Resource, weak_etag
-from fhir_ops.validation import check_id
+from fhir_ops.validation import check_id, check_supported_type, validate_resource
 
 if TYPE_CHECKING:
     from fhir_ops.store.sql_repository import SqlRepository
@@ -423,3 +423,38 @@ async def _read(repo: SqlRepository, session: AsyncSession, entry: _Entry) -> Re
             "entry": [{"resource": r, "search": {"mode": "match"}} for r in result.matches],
         },
     }
+
+
+def plain_writes(bundle: Resource) -> list[Resource] | None:
+    """The resources a transaction Bundle stores, checked as :func:`process_bundle` checks them, when
+    every entry is a plain ``PUT Type/id`` (no conditions, no ``ifMatch``): validated, each with its
+    id, and the references to the entries' ``urn:`` fullUrls rewritten to ``Type/id``. None when the
+    Bundle needs the full processing (a POST, a DELETE, a read, a condition). Pure and synchronous, so a
+    bulk loader runs it in worker processes; the write hooks of the repository are the caller's to run.
+    Raises the FhirError the transaction would (``Bundle.entry[i]: …``)."""
+    if (
+        not isinstance(bundle, dict)
+        or bundle.get("resourceType") != "Bundle"
+        or bundle.get("type") != "transaction"
+    ):
+        return None
+    entries = _parse_entries(bundle)
+    if any(e.method != "PUT" or e.id_ is None or e.query or e.if_match or e.if_none_exist for e in entries):
+        return None
+    _check_entries(entries)
+    mapping = {
+        e.full_url: f"{e.type_}/{e.id_}" for e in entries if e.full_url and e.full_url.startswith("urn:")
+    }
+    out: list[Resource] = []
+    for entry in entries:
+        assert entry.resource is not None
+        assert entry.id_ is not None
+        try:
+            resource = validate_resource(entry.resource, expected_type=entry.type_)
+            check_supported_type(entry.type_)
+            check_id(entry.id_)
+            _check_body_id(resource, entry.id_)
+        except FhirError as exc:
+            raise _at_entry(exc, entry.index) from exc
+        out.append({**_rewrite_references(resource, mapping), "id": entry.id_})
+    return out

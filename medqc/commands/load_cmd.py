@@ -50,7 +50,7 @@ async def _run(paths: list[Path]) -> int:
             def advance(done: int, total: int, stored: int) -> None:
                 progress.update(task, description=f"files ({stored} resources)", completed=done, total=total)
 
-            report = await load_paths(repo, paths, progress=advance)
+            report = await load_paths(repo, paths, progress=advance, workers=settings.load_workers)
         finally:
             await cql.close()
             await db.dispose()

@@ -37,7 +37,7 @@ from conformance.cds_checks import (
     hooks_served,
     now_iso,
 )
-from medqc.loader import as_transaction, read_resources
+from medqc.bundles import as_transaction, read_resources
 from tests.conftest import SHARED, make_settings
 from tests.support.live import free_port, live_server
 

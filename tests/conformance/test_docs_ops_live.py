@@ -15,8 +15,8 @@ from fhir.resources.R4B.parameters import Parameters
 
 from agents.drafting.labelled import LabelledRecord, load_records
 from knowledge_base.icd.table import ICD_SYSTEM
+from medqc.bundles import as_transaction
 from medqc.commands.eval_docs import RECORDS_DIR
-from medqc.loader import as_transaction
 from tests.conftest import SHARED, make_settings
 from tests.support.live import live_server
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fhirpy import AsyncFHIRClient
 
-from medqc.loader import as_transaction, read_resources
+from medqc.bundles import as_transaction, read_resources
 
 
 def _patient_of(resource: dict[str, Any]) -> str | None:

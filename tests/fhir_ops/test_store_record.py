@@ -12,7 +12,7 @@ from fhir_ops.data_access.embedded import RepositorySource
 from fhir_ops.data_access.record import CLINICAL_TYPES, EncounterRecord
 from fhir_ops.data_access.searching import SearchingSource
 from fhir_ops.errors import Gone, NotFound
-from medqc.loader import as_transaction, read_resources
+from medqc.bundles import as_transaction, read_resources
 from medqc.services import Services, build_services
 from medqc.settings import Settings
 from tests.conftest import BACKENDS, make_settings

@@ -18,7 +18,7 @@ from starlette.routing import Route
 from fhir_ops.data_access.embedded import RepositorySource
 from fhir_ops.data_access.upstream import UpstreamSource
 from fhir_ops.errors import NotFound, UpstreamUnavailable
-from medqc.loader import as_transaction, read_resources
+from medqc.bundles import as_transaction, read_resources
 from tests.conftest import make_settings
 from tests.support.live import free_port, live_server
 
