@@ -43,7 +43,9 @@ def loaded(server: str, shared_data: Path) -> httpx.Client:
 
 
 def _count(client: httpx.Client, path: str, **params: str) -> int:
-    return int(client.get(path, params={**params, "_summary": "count"}).json()["total"])
+    response = client.get(path, params={**params, "_summary": "count"})
+    assert response.status_code == 200, response.text[:500]  # an OperationOutcome says why
+    return int(response.json()["total"])
 
 
 def test_counts_per_patient_match_the_bundles(loaded: httpx.Client, synthea: list[dict[str, Any]]) -> None:
