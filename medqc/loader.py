@@ -108,13 +108,11 @@ class _Loader:
         self, repo: SqlRepository, files: int, chunk: int, progress: Callable[[int, int, int], None] | None
     ) -> None:
         self.repo = repo
-        self.files = files
         self.chunk = chunk
         self.progress = progress
         self.report = LoadReport(files=files)
         self.group = _Group()
         self.stopped: set[int] = set()  # files whose error ends them
-        self.files_done = 0
         #: the group being written (one at a time, in order), while the next one is gathered
         self.writing: asyncio.Task[None] | None = None
 
@@ -180,24 +178,25 @@ class _Loader:
         except FhirError as exc:
             self._failed(prepared, exc)
             return
-        for entry in bundle["entry"]:
-            rtype = entry["resource"]["resourceType"]
-            self.report.by_type[rtype] = self.report.by_type.get(rtype, 0) + 1
+        self._count([e["resource"] for e in bundle["entry"] if isinstance(e.get("resource"), dict)])
         self.report.resources += len(response.get("entry") or [])
 
     def _stored(self, resources: list[Resource]) -> None:
+        self._count(resources)
+        self.report.resources += len(resources)
+
+    def _count(self, resources: list[Resource]) -> None:
         for resource in resources:
             rtype = resource["resourceType"]
             self.report.by_type[rtype] = self.report.by_type.get(rtype, 0) + 1
-        self.report.resources += len(resources)
 
     def _failed(self, prepared: Prepared, exc: FhirError) -> None:
         self.report.errors.append(f"{prepared.batch.where}: {exc.diagnostics}")
 
     def _done(self, batch: Batch, ends_file: bool) -> None:
-        self.files_done = batch.file_no if ends_file else batch.file_no - 1
         if self.progress is not None:
-            self.progress(self.files_done, self.files, self.report.resources)
+            done = batch.file_no if ends_file else batch.file_no - 1
+            self.progress(done, self.report.files, self.report.resources)
 
 
 async def load_paths(
@@ -223,16 +222,18 @@ async def load_paths(
         loop = asyncio.get_running_loop()
         context = get_context("forkserver")  # a fresh process forks the workers: no threads inherited
         context.set_forkserver_preload(["medqc.load_prepare"])
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            pending: deque[asyncio.Future[list[Prepared]]] = deque()
-            for task in tasks:
-                pending.append(loop.run_in_executor(pool, prepare_batches, task))
-                while len(pending) > 4 * workers:  # a few tasks ahead per worker: bounded memory
-                    for prepared in await pending.popleft():
-                        await loader.take(prepared)
-            while pending:
+        pending: deque[asyncio.Future[list[Prepared]]] = deque()
+
+        async def take_until(left: int) -> None:
+            while len(pending) > left:
                 for prepared in await pending.popleft():
                     await loader.take(prepared)
+
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            for task in tasks:
+                pending.append(loop.run_in_executor(pool, prepare_batches, task))
+                await take_until(4 * workers)  # a few tasks ahead per worker: bounded memory
+            await take_until(0)
     await loader.flush()
     if progress is not None:
         progress(len(files), len(files), loader.report.resources)

@@ -433,7 +433,7 @@ class SqlRepository:
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
         versions: list[tuple[Any, ...]] = []
-        index_rows: list[IndexRow] = list(rows) if rows is not None else []
+        index_rows: list[IndexRow] = [] if rows is None else rows  # extended only when made here
         results: list[tuple[Resource, bool]] = []
         for resource in resources:
             key = (resource["resourceType"], resource["id"])

@@ -154,3 +154,21 @@ async def test_a_conditional_bundle_goes_through_the_transaction_processing(
     assert report.errors == []
     assert (await repo.search("Patient", [("identifier", "urn:mrn|7")])).total == 1
     assert (await repo.read("Patient", "p1"))["name"] == [{"family": "Li"}]
+
+
+async def test_a_bundle_that_deletes_is_processed_and_counted(tmp_path: Path, repo: SqlRepository) -> None:
+    (tmp_path / "1.json").write_bytes(_bundle(_patient("p1", "Li"), _patient("p2", "Wang")))
+    deleting = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"request": {"method": "DELETE", "url": "Patient/p2"}},
+            {"resource": _patient("p3", "Chen"), "request": {"method": "PUT", "url": "Patient/p3"}},
+        ],
+    }
+    (tmp_path / "2.json").write_bytes(orjson.dumps(deleting))
+    report = await load_paths(repo, [tmp_path], workers=0)
+    assert report.errors == []
+    assert report.by_type == {"Patient": 3}  # p1, p2, then p3: the deletion stores no resource
+    found = await repo.search("Patient", [("_count", "10")])
+    assert sorted(r["id"] for r in found.matches) == ["p1", "p3"]

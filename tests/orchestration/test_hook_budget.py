@@ -12,6 +12,7 @@ from cds_services.cards import PENDING_KEY, CardContext, build_cards
 from cds_services.qc_adapter import IndicatorMeta, findings_from_qc_bundle
 from fhir_ops.data_access.record import record_from_resources
 from measures.catalog import indicator_specs
+from medqc.bundles import as_transaction
 from medqc.services import Services
 from tests.orchestration.conftest import af_resources
 
@@ -105,16 +106,7 @@ def _populations(bundle: dict[str, Any]) -> dict[str, list[tuple[str, int]]]:
 
 
 async def _stored(services: Services, resources: list[dict[str, Any]]) -> None:
-    await services.repo.transaction(
-        {
-            "resourceType": "Bundle",
-            "type": "transaction",
-            "entry": [
-                {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
-                for r in resources
-            ],
-        }
-    )
+    await services.repo.transaction(as_transaction(resources))
 
 
 async def test_a_long_stay_reads_the_latest_notes_and_leaves_what_they_cannot_settle_pending(
